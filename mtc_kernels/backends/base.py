@@ -1,0 +1,59 @@
+"""What a backend is: availability on a device, a default checkpoint interval, and a scan."""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import torch
+
+from python_ref import state_dtype_for
+
+
+class BackendUnavailableError(ValueError):
+    """The named backend cannot run here; the message says how to get it."""
+
+
+class Backend:
+    name: str = ""
+
+    def unavailable_reason(self, device: torch.device) -> Optional[str]:
+        """``None`` when the backend runs on ``device``, else why not and how to fix it."""
+        raise NotImplementedError
+
+    def default_checkpoint_every(self, T: int) -> int:
+        return 32
+
+    def scan(self, x: torch.Tensor, params: torch.Tensor, state0: Optional[torch.Tensor], K: int
+             ) -> Tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+
+class FusedBackend(Backend):
+    """A backend with compiled kernels behind the shared custom op ``mtc::scan``.
+
+    Subclasses implement :meth:`forward` and :meth:`backward` on tensors that are already in
+    the state dtype (``x`` possibly in a narrower ``native_input_dtypes`` dtype), and say
+    which input dtypes their kernels read directly.
+    """
+
+    #: Input dtypes the kernels read as they are; others are cast to the state dtype first.
+    native_input_dtypes: Tuple[torch.dtype, ...] = (torch.float32, torch.float64)
+
+    def scan(self, x, params, state0, K):
+        from ..ops import scan_op  # late import: ops imports the registry
+
+        sdt = state_dtype_for(x.dtype)
+        T, B, N = x.shape
+        xk = x if x.dtype in self.native_input_dtypes else x.to(sdt)
+        p = params.to(sdt)
+        s0 = torch.zeros(4, B, N, dtype=sdt, device=x.device) if state0 is None else state0.to(sdt)
+        y, state_T = scan_op(xk, p, s0, K, self.name)
+        return (y if y.dtype == x.dtype else y.to(x.dtype)), state_T
+
+    # Kernel entry points (called by mtc_kernels.ops; no autograd here).
+    def forward(self, x, params, state0, K):
+        """-> ``(y [T,B,N] in x.dtype, state_T [4,B,N], ckpt [ceil(T/K),4,B,N])``."""
+        raise NotImplementedError
+
+    def backward(self, x, params, ckpt, gy, gstate_T, K):
+        """``gy``/``gstate_T`` may be None. -> ``(gx in x.dtype, gparams [14,N], gstate0 [4,B,N])``."""
+        raise NotImplementedError
