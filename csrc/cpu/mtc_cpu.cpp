@@ -1,0 +1,273 @@
+// The fused CPU kernels (see mtc_cpu.h for layouts). The math is csrc/mtc_step.h.
+//
+// Work split: the B*N neurons are cut into tiles of TILE consecutive neurons of one batch
+// row; OpenMP threads take whole tiles, and each tile runs the whole time loop with its
+// state in small stack arrays, the neuron loop innermost so that it vectorises.
+//
+// Backward walks the checkpoint chunks from the last to the first: it recomputes the
+// (at most K) states of the chunk from its checkpoint into a per-tile scratch buffer of
+// K * 4 * TILE numbers (it stays in L1/L2), then runs the adjoint backwards through them.
+// Parameter gradients are accumulated per (b, n) over time, then summed over b in a fixed
+// order: no atomics, so repeated runs are bitwise identical.
+//
+// Built without -ffast-math and with -ffp-contract=off: results do not depend on which
+// instruction-set clone runs, and NaNs propagate. -fno-trapping-math (we never unmask FP
+// exceptions) lets GCC if-convert the selects of the tanh and of the clamp: without it the
+// neuron loops do not vectorise (about 10x slower).
+#include "mtc_cpu.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "../mtc_step.h"
+#include "fast_tanh.h"
+
+// Runtime dispatch to AVX-512 / AVX2 / baseline clones of the hot loops: the binary stays
+// portable (it runs on any x86-64) and still uses wide vectors where the CPU has them.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(MTC_NO_CLONES)
+#define MTC_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define MTC_CLONES
+#endif
+
+namespace mtc {
+namespace cpu {
+namespace {
+
+struct LibTanhD {
+  MTC_HD double operator()(double x) const { return std::tanh(x); }
+};
+template <typename S> struct TanhFor;
+template <> struct TanhFor<float> { using type = FastTanhF; };
+template <> struct TanhFor<double> { using type = LibTanhD; };
+
+template <typename S> struct Tile { static constexpr int64_t size = 64; };
+template <> struct Tile<double> { static constexpr int64_t size = 32; };
+
+// Per-tile parameters, transposed to [14][TILE] so each row is a contiguous vector.
+template <typename S, int64_t TILE>
+struct TileParams {
+  S row[NUM_PARAMS][TILE];
+  void load(const S* params, int64_t N, int64_t n0, int64_t len) {
+    for (int r = 0; r < NUM_PARAMS; ++r)
+      for (int64_t j = 0; j < len; ++j) row[r][j] = params[r * N + n0 + j];
+  }
+  MTC_HD Params<S> at(int64_t j) const { return load_params(&row[0][0], TILE, j); }
+};
+
+template <typename S, int64_t TILE>
+struct TileState {
+  S v[TILE], f[TILE], s[TILE], u[TILE];
+  MTC_HD State<S> at(int64_t j) const { return State<S>{v[j], f[j], s[j], u[j]}; }
+  MTC_HD void set(int64_t j, const State<S>& st) { v[j] = st.v; f[j] = st.f; s[j] = st.s; u[j] = st.u; }
+  // From / to a [4, B, N] array (row stride BN) at offset b*N + n0.
+  void load(const S* src, int64_t BN, int64_t off, int64_t len) {
+    for (int64_t j = 0; j < len; ++j) {
+      v[j] = src[off + j]; f[j] = src[BN + off + j]; s[j] = src[2 * BN + off + j]; u[j] = src[3 * BN + off + j];
+    }
+  }
+  void store(S* dst, int64_t BN, int64_t off, int64_t len) const {
+    for (int64_t j = 0; j < len; ++j) {
+      dst[off + j] = v[j]; dst[BN + off + j] = f[j]; dst[2 * BN + off + j] = s[j]; dst[3 * BN + off + j] = u[j];
+    }
+  }
+  void zero(int64_t len) {
+    for (int64_t j = 0; j < len; ++j) v[j] = f[j] = s[j] = u[j] = S(0);
+  }
+};
+
+template <typename S, int64_t TILE>
+struct TileGrads {
+  S row[NUM_PARAMS][TILE];
+  MTC_HD ParamGrads<S> at(int64_t j) const {
+    ParamGrads<S> g;
+    S* out = &g.a_f;  // ParamGrads is 14 consecutive S in ParamRow order
+    for (int r = 0; r < NUM_PARAMS; ++r) out[r] = row[r][j];
+    return g;
+  }
+  MTC_HD void set(int64_t j, const ParamGrads<S>& g) {
+    const S* in = &g.a_f;
+    for (int r = 0; r < NUM_PARAMS; ++r) row[r][j] = in[r];
+  }
+};
+static_assert(sizeof(ParamGrads<float>) == NUM_PARAMS * sizeof(float), "ParamGrads layout");
+static_assert(sizeof(ParamGrads<double>) == NUM_PARAMS * sizeof(double), "ParamGrads layout");
+
+// ---------------------------------------------------------------- forward, one tile
+template <typename S, int64_t TILE>
+MTC_HD void forward_tile(const S* x, int64_t sxt, int64_t sxb, const S* params,
+                         const S* state0, S* y, S* state_T, S* ckpt, int64_t T, int64_t B,
+                         int64_t N, int64_t K, int64_t b, int64_t n0, int64_t len) {
+  using Tanh = typename TanhFor<S>::type;
+  const Tanh th{};
+  const int64_t BN = B * N, off = b * N + n0;
+  TileParams<S, TILE> P;
+  P.load(params, N, n0, len);
+  TileState<S, TILE> st;
+  st.load(state0, BN, off, len);
+  for (int64_t t = 0; t < T; ++t) {
+    if (t % K == 0) st.store(ckpt + (t / K) * NUM_STATE * BN, BN, off, len);
+    const S* xt = x + t * sxt + b * sxb + n0;
+    S* yt = y + t * BN + off;
+    for (int64_t j = 0; j < len; ++j) {
+      State<S> s = st.at(j);
+      yt[j] = step_forward(P.at(j), s, xt[j], th);
+      st.set(j, s);
+    }
+  }
+  st.store(state_T, BN, off, len);
+}
+
+// ---------------------------------------------------------------- backward, one tile
+// `scratch` holds K * TILE states. `partial` is this tile's [14][len] slot of the
+// per-batch-row parameter gradients ([B, 14, N], row stride N).
+template <typename S, int64_t TILE>
+MTC_HD void backward_tile(const S* x, int64_t sxt, int64_t sxb, const S* params,
+                          const S* ckpt, const S* gy, int64_t sgt, int64_t sgb,
+                          const S* gstate_T, S* gx, S* partial, S* gstate0,
+                          TileState<S, TILE>* scratch, int64_t T, int64_t B, int64_t N,
+                          int64_t K, int64_t b, int64_t n0, int64_t len) {
+  using Tanh = typename TanhFor<S>::type;
+  const Tanh th{};
+  const int64_t BN = B * N, off = b * N + n0;
+  TileParams<S, TILE> P;
+  P.load(params, N, n0, len);
+  TileState<S, TILE> g;  // gradient on the state after the current step
+  if (gstate_T) g.load(gstate_T, BN, off, len); else g.zero(len);
+  TileGrads<S, TILE> acc;
+  for (int r = 0; r < NUM_PARAMS; ++r)
+    for (int64_t j = 0; j < len; ++j) acc.row[r][j] = S(0);
+
+  const int64_t C = (T + K - 1) / K;
+  for (int64_t c = C - 1; c >= 0; --c) {
+    const int64_t t0 = c * K, t1 = std::min(T, t0 + K);
+    // Recompute the states before steps t0 .. t1-1 from the checkpoint.
+    scratch[0].load(ckpt + c * NUM_STATE * BN, BN, off, len);
+    for (int64_t t = t0; t + 1 < t1; ++t) {
+      const S* xt = x + t * sxt + b * sxb + n0;
+      TileState<S, TILE>& cur = scratch[t - t0];
+      TileState<S, TILE>& nxt = scratch[t - t0 + 1];
+
+      for (int64_t j = 0; j < len; ++j) {
+        State<S> s = cur.at(j);
+        (void)step_forward(P.at(j), s, xt[j], th);
+        nxt.set(j, s);
+      }
+    }
+    // The adjoint, backwards through the chunk.
+    for (int64_t t = t1 - 1; t >= t0; --t) {
+      const S* xt = x + t * sxt + b * sxb + n0;
+      const S* gyt = gy ? gy + t * sgt + b * sgb + n0 : nullptr;
+      S* gxt = gx + t * BN + off;
+      const TileState<S, TILE>& cur = scratch[t - t0];
+
+      for (int64_t j = 0; j < len; ++j) {
+        State<S> gs = g.at(j);
+        ParamGrads<S> gp = acc.at(j);
+        gxt[j] = step_adjoint(P.at(j), cur.at(j), xt[j], gyt ? gyt[j] : S(0), gs, gp, th);
+        g.set(j, gs);
+        acc.set(j, gp);
+      }
+    }
+  }
+  g.store(gstate0, BN, off, len);
+  for (int r = 0; r < NUM_PARAMS; ++r)
+    for (int64_t j = 0; j < len; ++j) partial[r * N + j] = acc.row[r][j];
+}
+
+// Instruction-set clones of the tile functions: one overload per S (target_clones does not
+// apply to templates).
+#define MTC_DEFINE_TILES(S)                                                                  \
+  MTC_CLONES void forward_tile_isa(const S* x, int64_t sxt, int64_t sxb, const S* params,    \
+                                   const S* state0, S* y, S* state_T, S* ckpt, int64_t T,    \
+                                   int64_t B, int64_t N, int64_t K, int64_t b, int64_t n0,   \
+                                   int64_t len) {                                            \
+    forward_tile<S, Tile<S>::size>(x, sxt, sxb, params, state0, y, state_T, ckpt, T, B, N, K, \
+                                   b, n0, len);                                              \
+  }                                                                                          \
+  MTC_CLONES void backward_tile_isa(                                                         \
+      const S* x, int64_t sxt, int64_t sxb, const S* params, const S* ckpt, const S* gy,     \
+      int64_t sgt, int64_t sgb, const S* gstate_T, S* gx, S* partial, S* gstate0,            \
+      TileState<S, Tile<S>::size>* scratch, int64_t T, int64_t B, int64_t N, int64_t K,      \
+      int64_t b, int64_t n0, int64_t len) {                                                  \
+    backward_tile<S, Tile<S>::size>(x, sxt, sxb, params, ckpt, gy, sgt, sgb, gstate_T, gx,   \
+                                    partial, gstate0, scratch, T, B, N, K, b, n0, len);      \
+  }
+MTC_DEFINE_TILES(float)
+MTC_DEFINE_TILES(double)
+#undef MTC_DEFINE_TILES
+
+int threads_for(int requested, int64_t jobs) {
+  int n = requested > 0 ? requested : 1;
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(n, jobs)));
+}
+
+}  // namespace
+
+bool has_openmp() {
+#ifdef _OPENMP
+  return true;
+#else
+  return false;
+#endif
+}
+
+template <typename S>
+void scan_forward(const S* x, int64_t sxt, int64_t sxb, const S* params, const S* state0,
+                  S* y, S* state_T, S* ckpt, int64_t T, int64_t B, int64_t N, int64_t K,
+                  int num_threads) {
+  constexpr int64_t TILE = Tile<S>::size;
+  const int64_t tiles_n = (N + TILE - 1) / TILE, jobs = B * tiles_n;
+  const int nt = threads_for(num_threads, jobs);
+  (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt)
+  for (int64_t job = 0; job < jobs; ++job) {
+    const int64_t b = job / tiles_n, n0 = (job % tiles_n) * TILE;
+    forward_tile_isa(x, sxt, sxb, params, state0, y, state_T, ckpt, T, B, N, K, b, n0,
+                     std::min(TILE, N - n0));
+  }
+}
+
+template <typename S>
+void scan_backward(const S* x, int64_t sxt, int64_t sxb, const S* params, const S* ckpt,
+                   const S* gy, int64_t sgt, int64_t sgb, const S* gstate_T, S* gx,
+                   S* gparams, S* gstate0, int64_t T, int64_t B, int64_t N, int64_t K,
+                   int num_threads) {
+  constexpr int64_t TILE = Tile<S>::size;
+  const int64_t tiles_n = (N + TILE - 1) / TILE, jobs = B * tiles_n;
+  const int nt = threads_for(num_threads, jobs);
+  (void)nt;
+  std::vector<S> partial(static_cast<size_t>(B * NUM_PARAMS * N));  // [B, 14, N]
+#pragma omp parallel num_threads(nt)
+  {
+    std::vector<TileState<S, TILE>> scratch(static_cast<size_t>(std::max<int64_t>(1, std::min(K, T))));
+#pragma omp for schedule(static)
+    for (int64_t job = 0; job < jobs; ++job) {
+      const int64_t b = job / tiles_n, n0 = (job % tiles_n) * TILE;
+      backward_tile_isa(x, sxt, sxb, params, ckpt, gy, sgt, sgb, gstate_T, gx,
+                        partial.data() + b * NUM_PARAMS * N + n0, gstate0, scratch.data(),
+                        T, B, N, K, b, n0, std::min(TILE, N - n0));
+    }
+  }
+  // Deterministic reduction over the batch: b ascending, for every (row, n).
+  const int64_t RN = NUM_PARAMS * N;
+#pragma omp parallel for schedule(static) num_threads(nt)
+  for (int64_t i = 0; i < RN; ++i) {
+    S sum = S(0);
+    for (int64_t b = 0; b < B; ++b) sum += partial[b * RN + i];
+    gparams[i] = sum;
+  }
+}
+
+template void scan_forward<float>(const float*, int64_t, int64_t, const float*, const float*, float*, float*, float*, int64_t, int64_t, int64_t, int64_t, int);
+template void scan_forward<double>(const double*, int64_t, int64_t, const double*, const double*, double*, double*, double*, int64_t, int64_t, int64_t, int64_t, int);
+template void scan_backward<float>(const float*, int64_t, int64_t, const float*, const float*, const float*, int64_t, int64_t, const float*, float*, float*, float*, int64_t, int64_t, int64_t, int64_t, int);
+template void scan_backward<double>(const double*, int64_t, int64_t, const double*, const double*, const double*, int64_t, int64_t, const double*, double*, double*, double*, int64_t, int64_t, int64_t, int64_t, int);
+
+}  // namespace cpu
+}  // namespace mtc
