@@ -93,6 +93,10 @@ def test_unknown_and_unavailable_backend():
 def test_cpu_backend_refuses_other_devices():
     reason = M.backends.get("cpu").unavailable_reason(torch.device("cuda"))
     assert reason is not None and "CPU tensors only" in reason
+    # through mtc_scan: tensors on another device (meta, which needs no GPU) are refused
+    x, p, s = (t.to("meta") for t in good())
+    with pytest.raises(M.BackendUnavailableError, match=r"backend 'cpu' is not available for meta tensors.*CPU tensors only"):
+        mtc_scan(x, p, s, backend="cpu", validate=False)
 
 
 @pytest.mark.parametrize("k, exc", [(0, ValueError), (-3, ValueError), (2.5, TypeError), ("4", TypeError), (True, TypeError)])

@@ -64,7 +64,10 @@ class CPUBackend(FusedBackend):
         if gstate_T is not None:
             gstate_T = gstate_T.to(x.dtype).contiguous()
         if T == 0:
-            gstate0.copy_(gstate_T) if gstate_T is not None else gstate0.zero_()
+            if gstate_T is None:
+                gstate0.zero_()
+            else:
+                gstate0.copy_(gstate_T)
             return gx, gparams, gstate0
         if gy is not None:
             gy = _last_dim_contiguous(gy.to(x.dtype))
