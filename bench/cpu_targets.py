@@ -30,11 +30,12 @@ import torch
 import mtc_kernels as M
 import python_ref as R
 
-# Arithmetic of one forward step, counted from csrc/mtc_step.h: 4 tanh (each ~20 flops in
-# csrc/cpu/fast_tanh.h: a 5-term polynomial, an exp with a 7-term polynomial, a division and
-# the selects), 4 subtractions for their arguments, 7 for i_ion, 4 for v', 9 for the filters,
-# 3 for the activity, the clamp's 2 compares.
-FLOPS_PER_TANH = 20
+# Arithmetic executed by one forward step, counted from csrc/mtc_step.h (an FMA counts 2, as
+# in the matmul peak): 4 tanh (39 each in csrc/cpu/fast_tanh.h: 12 for the small-|x|
+# polynomial, 27 for expm1 and e/(e+2), both computed, then a select; bit operations and
+# selects not counted), 4 subtractions for their arguments, 7 for i_ion, 4 for v', 9 for the
+# filters, 3 for the activity, the clamp's 2 compares.
+FLOPS_PER_TANH = 39
 FLOPS_PER_STEP = 4 * FLOPS_PER_TANH + 4 + 7 + 4 + 9 + 3 + 2
 
 

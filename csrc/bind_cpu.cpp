@@ -27,12 +27,12 @@ void forward(std::uintptr_t x, int64_t sxt, int64_t sxb, std::uintptr_t params,
 
 template <typename S>
 void backward(std::uintptr_t x, int64_t sxt, int64_t sxb, std::uintptr_t params,
-              std::uintptr_t ckpt, std::uintptr_t gy, int64_t sgt, int64_t sgb,
+              std::uintptr_t ckpt, std::uintptr_t gy, int64_t sgt, int64_t sgb, int64_t sgn,
               std::uintptr_t gstate_T, std::uintptr_t gx, std::uintptr_t gparams,
               std::uintptr_t gstate0, int64_t T, int64_t B, int64_t N, int64_t K, int threads) {
   py::gil_scoped_release nogil;
   mtc::cpu::scan_backward<S>(cptr<S>(x), sxt, sxb, cptr<S>(params), cptr<S>(ckpt), cptr<S>(gy),
-                             sgt, sgb, cptr<S>(gstate_T), mptr<S>(gx), mptr<S>(gparams),
+                             sgt, sgb, sgn, cptr<S>(gstate_T), mptr<S>(gx), mptr<S>(gparams),
                              mptr<S>(gstate0), T, B, N, K, threads);
 }
 
@@ -42,8 +42,8 @@ PYBIND11_MODULE(_cpu, m) {
   m.doc() = "mtc-kernels fused CPU kernels (raw-pointer interface; use mtc_kernels.mtc_scan)";
   const char* fdoc = "forward(x, sxt, sxb, params, state0, y, state_T, ckpt, T, B, N, K, threads)";
   const char* bdoc =
-      "backward(x, sxt, sxb, params, ckpt, gy, sgt, sgb, gstate_T, gx, gparams, gstate0, T, B, N, "
-      "K, threads); gy and gstate_T may be 0 (no gradient)";
+      "backward(x, sxt, sxb, params, ckpt, gy, sgt, sgb, sgn, gstate_T, gx, gparams, gstate0, T, B, "
+      "N, K, threads); gy and gstate_T may be 0 (no gradient); sgn is 1 or 0 (broadcast)";
   m.def("forward_f32", &forward<float>, fdoc);
   m.def("forward_f64", &forward<double>, fdoc);
   m.def("backward_f32", &backward<float>, bdoc);

@@ -75,15 +75,32 @@ struct Tape {
   S v_new;                  // v'
 };
 
-// The membrane half of a step: the four tanh elements, the ionic current and v'.
+// The four tanh elements of a step: the expensive part, which a backward pass may compute
+// once while recomputing a chunk and keep for the adjoint.
+template <typename S>
+struct Elements {
+  S t_f, t_sp, t_sn, t_us;
+};
+
 // `Tanh` is a functor S -> S: the library tanh, or a vectorisable one on the CPU.
 template <typename S, typename Tanh>
-MTC_HD Tape<S> step_tape(const Params<S>& p, const State<S>& st, S x, const Tanh& tanh_fn) {
+MTC_HD Elements<S> elements(const Params<S>& p, const State<S>& st, const Tanh& tanh_fn) {
+  Elements<S> e;
+  e.t_f = tanh_fn(st.f - p.d_f);
+  e.t_sp = tanh_fn(st.s - p.d_sp);
+  e.t_sn = tanh_fn(st.s - p.d_sn);
+  e.t_us = tanh_fn(st.u - p.d_us);
+  return e;
+}
+
+// The membrane half of a step, given its elements: the ionic current and v'.
+template <typename S>
+MTC_HD Tape<S> step_tape(const Params<S>& p, const State<S>& st, S x, const Elements<S>& e) {
   Tape<S> r;
-  r.t_f = tanh_fn(st.f - p.d_f);
-  r.t_sp = tanh_fn(st.s - p.d_sp);
-  r.t_sn = tanh_fn(st.s - p.d_sn);
-  r.t_us = tanh_fn(st.u - p.d_us);
+  r.t_f = e.t_f;
+  r.t_sp = e.t_sp;
+  r.t_sn = e.t_sn;
+  r.t_us = e.t_us;
   r.i_ion = p.a_f * r.t_f + p.a_sp * r.t_sp + p.a_sn * r.t_sn + p.a_us * r.t_us;
   r.v_new = st.v + p.beta_m * (x - st.v - r.i_ion);
   return r;
@@ -97,9 +114,9 @@ MTC_HD S activity(const Params<S>& p, S v_new) {
 }
 
 // One forward step: advances `st` in place and returns y[t].
-template <typename S, typename Tanh>
-MTC_HD S step_forward(const Params<S>& p, State<S>& st, S x, const Tanh& tanh_fn) {
-  const Tape<S> r = step_tape(p, st, x, tanh_fn);
+template <typename S>
+MTC_HD S step_forward(const Params<S>& p, State<S>& st, S x, const Elements<S>& e) {
+  const Tape<S> r = step_tape(p, st, x, e);
   st.f = st.f + p.beta_f * (r.v_new - st.f);
   st.s = st.s + p.beta_s * (r.v_new - st.s);
   st.u = st.u + p.beta_us * (r.v_new - st.u);
@@ -108,14 +125,15 @@ MTC_HD S step_forward(const Params<S>& p, State<S>& st, S x, const Tanh& tanh_fn
 }
 
 // The adjoint (vector-Jacobian product) of one step, MODEL.md "The adjoint of one step".
-//   st: the state BEFORE the step (recomputed from a checkpoint), x: x[t], gy: grad on y[t];
+//   st: the state BEFORE the step (recomputed from a checkpoint), e: its elements,
+//   x: x[t], gy: grad on y[t];
 //   g:  in: the gradient on the state after the step; out: the gradient on the state before;
 //   gp: the 14 parameter gradients, accumulated (+=).
 // Returns the gradient on x[t].
-template <typename S, typename Tanh>
-MTC_HD S step_adjoint(const Params<S>& p, const State<S>& st, S x, S gy, State<S>& g,
-                      ParamGrads<S>& gp, const Tanh& tanh_fn) {
-  const Tape<S> r = step_tape(p, st, x, tanh_fn);
+template <typename S>
+MTC_HD S step_adjoint(const Params<S>& p, const State<S>& st, const Elements<S>& e, S x, S gy,
+                      State<S>& g, ParamGrads<S>& gp) {
+  const Tape<S> r = step_tape(p, st, x, e);
   const S w = p.v_sat - p.v_th;
   const S z = (r.v_new - p.v_th) / w;
   // The gradient of torch.clamp: passes where 0 <= z <= 1 (inclusive).
@@ -144,6 +162,17 @@ MTC_HD S step_adjoint(const Params<S>& p, const State<S>& st, S x, S gy, State<S
   g.u = (S(1) - p.beta_us) * g.u - bG * p.a_us * dt_us;
   g.v = (S(1) - p.beta_m) * G;
   return bG;
+}
+
+// The same two functions computing the elements themselves.
+template <typename S, typename Tanh>
+MTC_HD S step_forward(const Params<S>& p, State<S>& st, S x, const Tanh& tanh_fn) {
+  return step_forward(p, st, x, elements(p, st, tanh_fn));
+}
+template <typename S, typename Tanh>
+MTC_HD S step_adjoint(const Params<S>& p, const State<S>& st, S x, S gy, State<S>& g,
+                      ParamGrads<S>& gp, const Tanh& tanh_fn) {
+  return step_adjoint(p, st, elements(p, st, tanh_fn), x, gy, g, gp);
 }
 
 }  // namespace mtc

@@ -113,6 +113,17 @@ def test_gradient_on_one_output_only(fused_backend):
             assert_close(a, b, TOL[torch.float64], "single-output grad")
 
 
+def test_broadcast_output_gradient(fused_backend):
+    """y.sum() and y.sum(-1) hand the op a gradient with stride 0 over neurons (read without a copy)."""
+    x, p, s0, gy, gs = make_case(13, 3, 9, torch.float64, seed=5)
+    w = gy[:, :, 0]
+    for pick in (lambda y, s: y.sum() + (s * gs).sum(), lambda y, s: (y.sum(-1) * w).sum()):
+        ref = torch.autograd.grad(pick(*R.mtc_scan_ref(x, p, s0)), (x, p, s0))
+        got = torch.autograd.grad(pick(*M.mtc_scan(x, p, s0, backend=fused_backend, checkpoint_every=4)), (x, p, s0))
+        for a, b in zip(got, ref):
+            assert_close(a, b, TOL[torch.float64], "broadcast-gy grad")
+
+
 def test_T_zero(fused_backend):
     x, p, s0, _, gs = make_case(0, 2, 3, torch.float64)
     y, sT = M.mtc_scan(x, p, s0, backend=fused_backend)

@@ -1,7 +1,9 @@
 // The fused CPU kernels: forward with checkpoints, and the checkpointed reverse sweep.
 //
 // Layouts (element strides, S = float or double):
-//   x, gy   [T, B, N]  strides (st, sb, 1): the neuron dimension must be contiguous
+//   x       [T, B, N]  strides (sxt, sxb, 1): the neuron dimension must be contiguous
+//   gy      [T, B, N]  strides (sgt, sgb, sgn) with sgn 1 or 0 (0: one value per (t, b),
+//                      as autograd hands over for y.sum() or y.mean(), read without a copy)
 //   params  [14, N]    contiguous
 //   state0, state_T, gstate_T, gstate0  [4, B, N] contiguous
 //   y, gx   [T, B, N]  contiguous
@@ -22,7 +24,7 @@ void scan_forward(const S* x, int64_t sxt, int64_t sxb, const S* params, const S
 
 template <typename S>
 void scan_backward(const S* x, int64_t sxt, int64_t sxb, const S* params, const S* ckpt,
-                   const S* gy, int64_t sgt, int64_t sgb, const S* gstate_T, S* gx,
+                   const S* gy, int64_t sgt, int64_t sgb, int64_t sgn, const S* gstate_T, S* gx,
                    S* gparams, S* gstate0, int64_t T, int64_t B, int64_t N, int64_t K,
                    int num_threads);
 

@@ -46,6 +46,8 @@ class FusedBackend(Backend):
         xk = x if x.dtype in self.native_input_dtypes else x.to(sdt)
         p = params.to(sdt)
         s0 = torch.zeros(4, B, N, dtype=sdt, device=x.device) if state0 is None else state0.to(sdt)
+        if not (torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, params, state0))):
+            K = max(T, 1)  # no backward will run: keep one checkpoint (state0), not ceil(T/K)
         y, state_T = scan_op(xk, p, s0, K, self.name)
         return (y if y.dtype == x.dtype else y.to(x.dtype)), state_T
 

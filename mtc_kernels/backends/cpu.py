@@ -70,10 +70,15 @@ class CPUBackend(FusedBackend):
                 gstate0.copy_(gstate_T)
             return gx, gparams, gstate0
         if gy is not None:
-            gy = _last_dim_contiguous(gy.to(x.dtype))
+            gy = gy.to(x.dtype)
+            # Neurons contiguous, or a stride-0 broadcast over them (what y.sum() sends back),
+            # which the kernel reads as it is: no T*B*N copy.
+            if not (gy.stride(-1) == 0 and gy.shape[-1] > 1):
+                gy = _last_dim_contiguous(gy)
         getattr(_cpu, "backward_" + _FN[x.dtype])(
             x.data_ptr(), x.stride(0), x.stride(1), params.data_ptr(), ckpt.contiguous().data_ptr(),
             0 if gy is None else gy.data_ptr(), 0 if gy is None else gy.stride(0),
-            0 if gy is None else gy.stride(1), 0 if gstate_T is None else gstate_T.data_ptr(),
+            0 if gy is None else gy.stride(1), 1 if gy is None or gy.shape[-1] == 1 else gy.stride(-1),
+            0 if gstate_T is None else gstate_T.data_ptr(),
             gx.data_ptr(), gparams.data_ptr(), gstate0.data_ptr(), T, B, N, K, torch.get_num_threads())
         return gx, gparams, gstate0
