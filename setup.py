@@ -86,8 +86,9 @@ setup(
     python_requires=">=3.9",
     install_requires=["torch>=2.4", "numpy"],
     extras_require={
-        "test": ["pytest>=7", "pytest-benchmark>=4", "hypothesis>=6", "matplotlib"],
-        "triton": ["triton>=3.0"],
+        # triton + numpy: the Triton kernels are tested on the CPU through Triton's interpreter.
+        "test": ["pytest>=7", "pytest-benchmark>=4", "hypothesis>=6", "matplotlib", "triton>=3.6", "numpy"],
+        "triton": ["triton>=3.6"],
         "plots": ["matplotlib"],
     },
     ext_modules=ext_modules,

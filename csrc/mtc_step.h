@@ -2,7 +2,7 @@
 //
 // MODEL.md ("Discrete time" and "The adjoint of one step") written as __host__ __device__
 // inline functions. The CPU kernel (csrc/cpu) and the CUDA kernel (csrc/cuda) include this
-// header unchanged; the Triton kernel (mtc_kernels/triton) mirrors these functions line by
+// header unchanged; the Triton kernel (mtc_kernels/triton/step.py) mirrors these functions line by
 // line. A change to the model lands here, in its Triton mirror, in python_ref/mtc.py and in
 // MODEL.md, and nowhere else.
 //

@@ -5,6 +5,8 @@ Tolerances (relative to the largest magnitude of the compared tensor):
 * float64: 1e-10. The fused kernels evaluate the same expressions in the same order as
   the reference (FMA contraction off), so differences are a few ulps, amplified mildly by
   the dynamics over the short windows used here.
+* The Triton interpreter computes tanh as ``2*sigmoid(2x) - 1`` (it has no tanh), a few ulps
+  off near 0 in float32 and ~1e-16 absolute in float64: within both tolerances.
 * float32: 2e-4 on forward and gradients over windows of at most ~40 steps. The CPU kernel
   uses a vectorised tanh within 1.5 ulp of the exact one (torch uses its own, also ~1 ulp),
   and the fast element (``a_f = -2`` positive feedback) amplifies a one-ulp difference by up
@@ -14,6 +16,19 @@ Tolerances (relative to the largest magnitude of the compared tensor):
 """
 from __future__ import annotations
 
+import os
+
+# With no GPU, run the Triton backend's kernels through Triton's interpreter on CPU tensors,
+# so that every fused-backend test below also checks them. Triton reads this when the
+# kernels are defined, so it must be set before mtc_kernels is imported.
+try:
+    import torch as _torch
+    _HAS_CUDA = _torch.cuda.is_available()
+except Exception:  # pragma: no cover
+    _HAS_CUDA = False
+if not _HAS_CUDA:
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
 import pytest
 import torch
 
@@ -21,6 +36,8 @@ import mtc_kernels as M
 import python_ref as R
 
 FUSED_ON_CPU = [b for b in M.available_backends("cpu") if b != "reference"]
+#: Why the Triton backend is not among them here (None when it is).
+TRITON_ON_CPU_REASON = M.backends.get("triton").unavailable_reason(torch.device("cpu"))
 TOL = {torch.float64: 1e-10, torch.float32: 2e-4}
 
 

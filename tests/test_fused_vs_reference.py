@@ -1,5 +1,7 @@
 """Every fused backend against python_ref: forward, state_T, and the gradients of x, params
 and state0 (random gradients on both outputs). Tolerances: see conftest.py."""
+import os
+
 import pytest
 import torch
 
@@ -84,8 +86,14 @@ def test_result_does_not_depend_on_K(fused_backend):
             assert_close(a, b, 1e-12, "K independence")
 
 
+def _interpreted(backend):
+    """Whether this backend runs through Triton's slow interpreter here (smaller cases)."""
+    return backend == "triton" and os.environ.get("TRITON_INTERPRET") == "1"
+
+
 def test_repeated_runs_are_bitwise_identical(fused_backend):
-    case = make_case(40, 4, 130, torch.float32, seed=9)
+    shape = (20, 2, 45) if _interpreted(fused_backend) else (40, 4, 130)
+    case = make_case(*shape, torch.float32, seed=9)
     f = lambda x, p, s: M.mtc_scan(x, p, s, backend=fused_backend, checkpoint_every=8)
     first = run_with_grads(f, *case)
     for _ in range(2):
@@ -100,7 +108,9 @@ def test_gradcheck(fused_backend):
         p[R.PARAM_INDEX["beta_m"]] = 0.8
         p[R.PARAM_INDEX["beta_f"]] = 0.6
     f = lambda a, b, c: M.mtc_scan(a, b, c, backend=fused_backend, checkpoint_every=3)
-    assert torch.autograd.gradcheck(f, (x, p, s0))
+    # Under the interpreter, gradcheck's fast mode (random projections of the Jacobian): the
+    # full one costs ~200 slow interpreted runs; the elementwise checks above cover the rest.
+    assert torch.autograd.gradcheck(f, (x, p, s0), fast_mode=_interpreted(fused_backend))
 
 
 def test_gradient_on_one_output_only(fused_backend):

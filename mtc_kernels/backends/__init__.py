@@ -15,6 +15,7 @@ import torch
 from .base import Backend, BackendUnavailableError, FusedBackend
 from .reference import ReferenceBackend
 from .cpu import CPUBackend
+from .triton_backend import TritonBackend
 
 _REGISTRY: Dict[str, Backend] = {}
 
@@ -27,7 +28,7 @@ def register(backend: Backend) -> Backend:
     return backend
 
 
-for _b in (ReferenceBackend(), CPUBackend()):
+for _b in (ReferenceBackend(), CPUBackend(), TritonBackend()):
     register(_b)
 
 #: The order ``"auto"`` tries, per device type: the first available wins.
@@ -56,8 +57,8 @@ def resolve(name: str, device: torch.device) -> Backend:
     Raises ``BackendUnavailableError`` (a ``ValueError``) saying how to get it."""
     if name == "auto":
         for cand in AUTO_ORDER.get(device.type, ("reference",)):
-            b = _REGISTRY[cand]
-            if b.unavailable_reason(device) is None:
+            b = _REGISTRY.get(cand)
+            if b is not None and b.unavailable_reason(device) is None:
                 return b
         return _REGISTRY["reference"]
     b = get(name)

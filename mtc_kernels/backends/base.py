@@ -51,11 +51,36 @@ class FusedBackend(Backend):
         y, state_T = scan_op(xk, p, s0, K, self.name)
         return (y if y.dtype == x.dtype else y.to(x.dtype)), state_T
 
-    # Kernel entry points (called by mtc_kernels.ops; no autograd here).
+    # Kernel entry points (called by mtc_kernels.ops; no autograd here). T = 0 is answered
+    # here; subclasses implement _forward/_backward for T >= 1.
     def forward(self, x, params, state0, K):
         """-> ``(y [T,B,N] in x.dtype, state_T [4,B,N], ckpt [ceil(T/K),4,B,N])``."""
-        raise NotImplementedError
+        T, B, N = x.shape
+        if T == 0:
+            return x.new_empty((0, B, N)), state0.clone(), state0.new_empty((0, 4, B, N))
+        return self._forward(x, params, state0, K)
 
     def backward(self, x, params, ckpt, gy, gstate_T, K):
         """``gy``/``gstate_T`` may be None. -> ``(gx in x.dtype, gparams [14,N], gstate0 [4,B,N])``."""
+        T, B, N = x.shape
+        if T == 0:
+            gstate0 = params.new_zeros((4, B, N)) if gstate_T is None else gstate_T.to(params.dtype).clone()
+            return x.new_empty((0, B, N)), params.new_zeros(params.shape), gstate0
+        return self._backward(x, params, ckpt, gy, gstate_T, K)
+
+    def _forward(self, x, params, state0, K):
         raise NotImplementedError
+
+    def _backward(self, x, params, ckpt, gy, gstate_T, K):
+        raise NotImplementedError
+
+
+def neurons_contiguous(t: torch.Tensor) -> torch.Tensor:
+    """``t`` itself when its last (neuron) dimension has stride 1, else a contiguous copy."""
+    return t if t.stride(-1) == 1 or t.shape[-1] == 1 else t.contiguous()
+
+
+def broadcast_over_neurons(t: torch.Tensor) -> bool:
+    """Whether ``t`` holds one value per (t, b), expanded over neurons with stride 0 (what
+    autograd sends back for ``y.sum()``): kernels read it as it is, without a copy."""
+    return t.shape[-1] > 1 and t.stride(-1) == 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import FusedBackend
+from .base import FusedBackend, broadcast_over_neurons, neurons_contiguous
 
 try:
     from .. import _cpu  # type: ignore[attr-defined]
@@ -18,10 +18,6 @@ except ImportError as e:  # not built
     _IMPORT_ERROR = e
 
 _FN = {torch.float32: "f32", torch.float64: "f64"}
-
-
-def _last_dim_contiguous(t: torch.Tensor) -> torch.Tensor:
-    return t if t.stride(-1) == 1 or t.shape[-1] == 1 else t.contiguous()
 
 
 class CPUBackend(FusedBackend):
@@ -38,43 +34,34 @@ class CPUBackend(FusedBackend):
     def default_checkpoint_every(self, T):
         return 32
 
-    def forward(self, x, params, state0, K):
+    def _forward(self, x, params, state0, K):
         T, B, N = x.shape
-        x = _last_dim_contiguous(x)
+        x = neurons_contiguous(x)
         params, state0 = params.contiguous(), state0.contiguous()
         C = -(-T // K)
         y = torch.empty((T, B, N), dtype=x.dtype)
         state_T = torch.empty((4, B, N), dtype=x.dtype)
         ckpt = torch.empty((C, 4, B, N), dtype=x.dtype)
-        if T == 0:
-            state_T.copy_(state0)
-            return y, state_T, ckpt
         getattr(_cpu, "forward_" + _FN[x.dtype])(
             x.data_ptr(), x.stride(0), x.stride(1), params.data_ptr(), state0.data_ptr(),
             y.data_ptr(), state_T.data_ptr(), ckpt.data_ptr(), T, B, N, K, torch.get_num_threads())
         return y, state_T, ckpt
 
-    def backward(self, x, params, ckpt, gy, gstate_T, K):
+    def _backward(self, x, params, ckpt, gy, gstate_T, K):
         T, B, N = x.shape
-        x = _last_dim_contiguous(x)
+        x = neurons_contiguous(x)
         params = params.contiguous()
         gx = torch.empty((T, B, N), dtype=x.dtype)
         gparams = torch.zeros((14, N), dtype=x.dtype)
         gstate0 = torch.empty((4, B, N), dtype=x.dtype)
         if gstate_T is not None:
             gstate_T = gstate_T.to(x.dtype).contiguous()
-        if T == 0:
-            if gstate_T is None:
-                gstate0.zero_()
-            else:
-                gstate0.copy_(gstate_T)
-            return gx, gparams, gstate0
         if gy is not None:
             gy = gy.to(x.dtype)
             # Neurons contiguous, or a stride-0 broadcast over them (what y.sum() sends back),
             # which the kernel reads as it is: no T*B*N copy.
-            if not (gy.stride(-1) == 0 and gy.shape[-1] > 1):
-                gy = _last_dim_contiguous(gy)
+            if not broadcast_over_neurons(gy):
+                gy = neurons_contiguous(gy)
         getattr(_cpu, "backward_" + _FN[x.dtype])(
             x.data_ptr(), x.stride(0), x.stride(1), params.data_ptr(), ckpt.contiguous().data_ptr(),
             0 if gy is None else gy.data_ptr(), 0 if gy is None else gy.stride(0),

@@ -1,0 +1,73 @@
+"""Compile the Triton kernels for real GPUs without one: ``triton.compile`` with a CUDA
+target lowers them through TTIR, TTGIR, LLVM IR and PTX to a cubin (with the ``ptxas``
+Triton ships), which catches what only the interpreter accepts.
+
+    python -m mtc_kernels.triton.lowering [--arch 80 90]
+
+Must run with ``TRITON_INTERPRET`` unset (interpreted kernels cannot be compiled).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+_INTS = ("T", "C", "K", "N", "BN")
+
+# (x dtype, state dtype) pairs the backend launches.
+DTYPES = (("fp32", "fp32"), ("bf16", "fp32"), ("fp16", "fp32"), ("fp64", "fp64"))
+
+
+def _signature(kernel, ptr_types, ints, constexprs):
+    sig = {}
+    for name in kernel.arg_names:
+        if name in constexprs:
+            sig[name] = "constexpr"
+        elif name in ints:
+            sig[name] = "i32"
+        else:
+            sig[name] = ptr_types[name]
+    return sig
+
+
+def compile_kernels(arch: int, block: int = 128, num_warps: int = 4):
+    """Compile every kernel variant for ``sm_<arch>``; returns ``{name: cubin bytes}``."""
+    import triton
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    from .scan import mtc_backward_kernel, mtc_forward_kernel
+
+    target = GPUTarget("cuda", arch, 32)
+    opts = {"num_warps": num_warps, "enable_fp_fusion": True}
+    out = {}
+    for xd, sd in DTYPES:
+        ptr = lambda names, d: {n: "*" + d for n in names}
+        fwd_ptrs = {**ptr(("x_ptr", "y_ptr"), xd), **ptr(("p_ptr", "s0_ptr", "sT_ptr", "ck_ptr"), sd)}
+        cons = {"BLOCK": block, "INTERPRET": False}
+        sig = _signature(mtc_forward_kernel, fwd_ptrs, _INTS + ("sxt", "sxb"), cons)
+        k = triton.compile(ASTSource(mtc_forward_kernel, sig, constexprs=cons), target=target, options=opts)
+        out[f"forward[{xd}]"] = k.asm["cubin"]
+        for gy, has_gst in ((0, True), (1, True), (2, False)):
+            bwd_ptrs = {**ptr(("x_ptr", "gy_ptr", "gx_ptr"), xd),
+                        **ptr(("p_ptr", "ck_ptr", "gsT_ptr", "part_ptr", "gs0_ptr", "scr_ptr"), sd)}
+            cons = {"BLOCK": block, "INTERPRET": False, "GY": gy, "HAS_GST": has_gst}
+            sig = _signature(mtc_backward_kernel, bwd_ptrs, _INTS + ("sxt", "sxb", "sgt", "sgb"), cons)
+            k = triton.compile(ASTSource(mtc_backward_kernel, sig, constexprs=cons), target=target, options=opts)
+            out[f"backward[{xd},gy={gy},gstate_T={has_gst}]"] = k.asm["cubin"]
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--arch", type=int, nargs="+", default=[80, 90])
+    args = ap.parse_args(argv)
+    if os.environ.get("TRITON_INTERPRET", "0") == "1":
+        sys.exit("unset TRITON_INTERPRET: interpreted kernels cannot be compiled")
+    for arch in args.arch:
+        for name, cubin in compile_kernels(arch).items():
+            print(f"sm_{arch} {name}: cubin {len(cubin)} bytes")
+
+
+if __name__ == "__main__":
+    main()
