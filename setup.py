@@ -2,6 +2,10 @@
 
 * ``mtc_kernels._cpu``: the fused CPU kernels (C++17, pybind11 on raw pointers, OpenMP when
   the compiler has it). Always built.
+* ``mtc_kernels._cuda``: the fused CUDA kernels (csrc/cuda compiled by nvcc, a pybind11 module
+  on raw device pointers linking only the static CUDA runtime). Built when nvcc is found;
+  ``MTC_BUILD_CUDA=0/1`` forces it off/on, ``MTC_CUDA_ARCHS`` picks the GPUs (default
+  ``80;90`` plus PTX): see cuda_build.py.
 
 Environment switches:
 
@@ -21,6 +25,8 @@ from setuptools.command.build_ext import build_ext
 from pybind11.setup_helpers import Pybind11Extension
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import cuda_build  # noqa: E402  (the repository's nvcc helper)
 
 
 def _env_flag(name, default=None):
@@ -54,6 +60,9 @@ class BuildExt(build_ext):
             if ext.name == "mtc_kernels._cpu" and use_omp:
                 ext.extra_compile_args.append("-fopenmp")
                 ext.extra_link_args.append("-fopenmp")
+            if ext.name == "mtc_kernels._cuda":
+                objs = cuda_build.compile_objects(NVCC, HERE, os.path.join(self.build_temp, "cuda"))
+                ext.extra_objects.extend(objs)
         if not use_omp:
             print("mtc-kernels: building the CPU kernels WITHOUT OpenMP (single-threaded)", file=sys.stderr)
         super().build_extensions()
@@ -75,6 +84,27 @@ ext_modules = [
         cxx_std=17,
     )
 ]
+
+_build_cuda = _env_flag("MTC_BUILD_CUDA", None)
+NVCC = cuda_build.find_nvcc() if _build_cuda is not False else None
+if _build_cuda and NVCC is None:
+    sys.exit("mtc-kernels: MTC_BUILD_CUDA=1 but nvcc was not found (set CUDA_HOME or put nvcc on PATH)")
+if NVCC is not None:
+    _lib_dirs, _libs = cuda_build.link_libraries(cuda_build.cuda_home(NVCC))
+    ext_modules.append(
+        Pybind11Extension(
+            "mtc_kernels._cuda",
+            sources=["csrc/bind_cuda.cpp"],
+            include_dirs=["csrc"],
+            depends=["csrc/mtc_step.h", "csrc/cuda/mtc_cuda.h", "csrc/cuda/mtc_cuda.cu"],
+            library_dirs=_lib_dirs,
+            libraries=_libs,
+            extra_compile_args=["-O2"],
+            cxx_std=17,
+        )
+    )
+else:
+    print("mtc-kernels: nvcc not found, building without the CUDA backend", file=sys.stderr)
 
 setup(
     name="mtc-kernels",

@@ -16,6 +16,7 @@ from .base import Backend, BackendUnavailableError, FusedBackend
 from .reference import ReferenceBackend
 from .cpu import CPUBackend
 from .triton_backend import TritonBackend
+from .cuda_backend import CUDABackend
 
 _REGISTRY: Dict[str, Backend] = {}
 
@@ -28,7 +29,7 @@ def register(backend: Backend) -> Backend:
     return backend
 
 
-for _b in (ReferenceBackend(), CPUBackend(), TritonBackend()):
+for _b in (ReferenceBackend(), CPUBackend(), TritonBackend(), CUDABackend()):
     register(_b)
 
 #: The order ``"auto"`` tries, per device type: the first available wins.

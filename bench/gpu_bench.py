@@ -1,0 +1,125 @@
+"""GPU throughput of the fused backends (issues 4 and 5), every ratio measured in this run.
+
+    python bench/gpu_bench.py --json OUT.json [--T 4096 --BN 1048576] [--fb-T 1024 --fb-BN 65536]
+
+* the device-to-device copy bandwidth (torch clone of a 1 GiB buffer);
+* forward at T x B*N (float32): seconds, bytes of x read + y written per second, and that
+  as a fraction of the copy bandwidth;
+* forward+backward at a smaller size for the fused backends, the eager reference and the
+  reference's single step under torch.compile looped in Python.
+A backend is first checked against the reference on a small float64 case; one that
+disagrees gets no speed reported.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import time
+
+import torch
+
+import mtc_kernels as M
+import python_ref as R
+
+
+def cuda_time(fn, reps=5):
+    fn()
+    torch.cuda.synchronize()
+    ts = []
+    for _ in range(reps):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record(); fn(); b.record()
+        torch.cuda.synchronize()
+        ts.append(a.elapsed_time(b) / 1e3)
+    ts.sort()
+    return ts[len(ts) // 2]
+
+
+def copy_bandwidth():
+    a = torch.empty(2 ** 28, device="cuda")  # 1 GiB
+    t = cuda_time(lambda: a.clone(), 10)
+    return 2 * a.numel() * 4 / t
+
+
+def make(T, B, N, dtype=torch.float32):
+    g = torch.Generator(device="cuda").manual_seed(0)
+    x = torch.randn(T, B, N, device="cuda", generator=g, dtype=dtype) * 0.7 - 1.6
+    p = M.preset_params("bursting", N, jitter=0.1).to("cuda", R.state_dtype_for(dtype))
+    s0 = M.rest_state(p, -2.5).unsqueeze(1).expand(4, B, N).contiguous()
+    return x, p, s0
+
+
+def gate(backend):
+    x, p, s0 = make(50, 3, 257, torch.float64)
+    x.requires_grad_(); p.requires_grad_()
+    gy = torch.randn_like(x)
+    outs = []
+    for be in ("reference", backend):
+        y, _ = M.mtc_scan(x, p, s0, backend=be, checkpoint_every=7)
+        outs.append((y,) + torch.autograd.grad((y * gy).sum(), (x, p)))
+    return max(float(((a - b).abs().max() / b.abs().max()).detach()) for a, b in zip(*outs))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--T", type=int, default=4096)
+    ap.add_argument("--BN", type=int, default=2 ** 20)
+    ap.add_argument("--fb-T", type=int, default=1024)
+    ap.add_argument("--fb-BN", type=int, default=2 ** 16)
+    ap.add_argument("--json", required=True)
+    a = ap.parse_args(argv)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    res = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "commit": commit,
+           "copy_bandwidth_Bps": copy_bandwidth(), "backends": {}}
+    B, N = 16, a.BN // 16
+    x, p, s0 = make(a.T, B, N)
+    fb = make(a.fb_T, 16, a.fb_BN // 16)
+    xg, pg = fb[0].clone().requires_grad_(), fb[1].clone().requires_grad_()
+
+    def run_fb(be):
+        y, sT = M.mtc_scan(xg, pg, fb[2], backend=be, checkpoint_every=32)
+        (y.sum() + sT.sum()).backward()
+
+    for be in ("triton", "cuda"):
+        reason = M.backends.get(be).unavailable_reason(torch.device("cuda"))
+        if reason:
+            res["backends"][be] = {"unavailable": reason}
+            continue
+        err = gate(be)
+        r = {"gate_max_rel_err_float64": err}
+        if err <= 1e-10:
+            with torch.no_grad():
+                t = cuda_time(lambda: M.mtc_scan(x, p, s0, backend=be))
+            r.update(fwd_s=t, fwd_bytes_per_s=2 * x.numel() * 4 / t)
+            r["fwd_fraction_of_copy_bw"] = r["fwd_bytes_per_s"] / res["copy_bandwidth_Bps"]
+            r["fwd_bwd_s"] = cuda_time(lambda: run_fb(be), 3)
+        res["backends"][be] = r
+
+    def ref_fb():
+        y, sT = R.mtc_scan_ref(xg, pg, fb[2])
+        (y.sum() + sT.sum()).backward()
+
+    step_c = torch.compile(R.mtc_step_ref, dynamic=False)
+
+    def comp_fb():
+        st, ys = tuple(fb[2].unbind(0)), []
+        for t in range(xg.shape[0]):
+            yt, st = step_c(xg[t], st, pg)
+            ys.append(yt)
+        (torch.stack(ys).sum() + torch.stack(st).sum()).backward()
+
+    res["ref_fwd_bwd_s"] = cuda_time(ref_fb, 1)
+    res["compiled_step_fwd_bwd_s"] = cuda_time(comp_fb, 1)
+    for be, r in res["backends"].items():
+        if "fwd_bwd_s" in r:
+            r["speedup_fwd_bwd_vs_eager"] = res["ref_fwd_bwd_s"] / r["fwd_bwd_s"]
+            r["speedup_fwd_bwd_vs_compiled_step"] = res["compiled_step_fwd_bwd_s"] / r["fwd_bwd_s"]
+    res["sizes"] = {"fwd": [a.T, B, N], "fwd_bwd": [a.fb_T, 16, a.fb_BN // 16]}
+    with open(a.json, "w") as f:
+        json.dump(res, f, indent=2)
+    print(json.dumps(res, indent=2))
+
+
+if __name__ == "__main__":
+    main()

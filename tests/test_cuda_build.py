@@ -1,0 +1,62 @@
+"""The CUDA backend without a GPU: its sources compile with this machine's nvcc for sm_80 and
+sm_90 (the flags setup.py uses), the pybind11 module builds and imports, the kernels use the
+same math header as the CPU kernel (tested against the reference in test_fused_vs_reference),
+and asking for the backend where it cannot run says how to get it."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import mtc_kernels as M
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import cuda_build  # noqa: E402
+
+NVCC = cuda_build.find_nvcc()
+
+
+@pytest.mark.skipif(NVCC is None, reason="no nvcc on this machine (CUDA toolkit not installed)")
+def test_cuda_sources_compile_for_sm80_and_sm90(tmp_path):
+    objs = cuda_build.compile_objects(NVCC, ROOT, str(tmp_path), [80, 90])
+    assert all(os.path.getsize(o) > 0 for o in objs)
+    cuobjdump = os.path.join(os.path.dirname(os.path.realpath(NVCC)), "cuobjdump")
+    if not os.path.exists(cuobjdump):
+        cuobjdump = shutil.which("cuobjdump")
+    if cuobjdump:
+        listing = subprocess.run([cuobjdump, "--list-elf", objs[0]], capture_output=True, text=True).stdout
+        assert "sm_80" in listing and "sm_90" in listing, listing
+
+
+def _includes(path):
+    with open(os.path.join(ROOT, path)) as f:
+        return re.findall(r'#include "([^"]+)"', f.read())
+
+
+def test_cuda_and_cpu_kernels_share_the_math_header():
+    assert "../mtc_step.h" in _includes("csrc/cuda/mtc_cuda.cu")
+    assert "../mtc_step.h" in _includes("csrc/cpu/mtc_cpu.cpp")
+    with open(os.path.join(ROOT, "csrc/cuda/mtc_cuda.cu")) as f:
+        src = f.read()
+    # The kernels call the shared step and adjoint, not a copy of them.
+    assert "step_forward(" in src and "step_adjoint(" in src and "i_ion" not in src
+
+
+@pytest.mark.skipif(NVCC is None, reason="no nvcc on this machine, so setup.py skipped the CUDA module")
+def test_cuda_module_is_built_and_imports_without_a_gpu():
+    from mtc_kernels import _cuda
+    n = _cuda.device_count()
+    assert n >= 0 and (n > 0) == torch.cuda.is_available()
+
+
+def test_cuda_backend_says_how_to_get_it():
+    x = torch.zeros(3, 1, 2)
+    with pytest.raises(M.BackendUnavailableError, match="CUDA tensors"):
+        M.mtc_scan(x, M.make_params(2), backend="cuda")
+    if not torch.cuda.is_available():
+        reason = M.backends.get("cuda").unavailable_reason(torch.device("cuda"))
+        assert reason and ("not built" in reason or "no CUDA device" in reason)
