@@ -2,10 +2,12 @@
 
 Under ``TRITON_INTERPRET=1`` (read when this module is imported, as Triton does) the kernels
 run on CPU tensors through Triton's interpreter, with a single configuration; on a GPU the
-block size and warp count are autotuned per ``(B*N, dtype)``.
+block size and warp count are autotuned per ``(B*N, K)`` (and gradient mode): the first
+call at a new size benchmarks the configurations, so warm up before capturing a CUDA graph.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 import torch
@@ -44,7 +46,7 @@ def forward(x, params, state0, K):
     y = torch.empty((T, B, N), dtype=x.dtype, device=x.device)
     state_T = torch.empty((4, B, N), dtype=params.dtype, device=x.device)
     ckpt = torch.empty((C, 4, B, N), dtype=params.dtype, device=x.device)
-    with torch.cuda.device(x.device) if x.is_cuda else _nullcontext():
+    with _on_device(x.device):
         _fwd[_grid(BN)](x, x.stride(0), x.stride(1), params, state0, y, state_T, ckpt,
                         T, C, K, N, BN, INTERPRET=INTERPRET, **_OPTS)
     return y, state_T, ckpt
@@ -68,7 +70,7 @@ def backward(x, params, ckpt, gy, gstate_T, K):
     partial = torch.empty((14, B, N), dtype=params.dtype, device=dev)
     gstate0 = torch.empty((4, B, N), dtype=params.dtype, device=dev)
     scratch = torch.empty((min(K, T), 4, B, N), dtype=params.dtype, device=dev)
-    with torch.cuda.device(dev) if x.is_cuda else _nullcontext():
+    with _on_device(dev):
         _bwd[_grid(BN)](x, x.stride(0), x.stride(1), params, ckpt, gy_arg, sgt, sgb, gst,
                         gx, partial, gstate0, scratch, T, C, K, N, BN,
                         GY=mode, HAS_GST=gstate_T is not None, INTERPRET=INTERPRET, **_OPTS)
@@ -76,9 +78,6 @@ def backward(x, params, ckpt, gy, gstate_T, K):
     return gx, partial.sum(1), gstate0
 
 
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
+def _on_device(device):
+    """Launch on the inputs' GPU (Triton uses torch's current stream of the current device)."""
+    return torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
