@@ -80,7 +80,18 @@ def neurons_contiguous(t: torch.Tensor) -> torch.Tensor:
     return t if t.stride(-1) == 1 or t.shape[-1] == 1 else t.contiguous()
 
 
-def broadcast_over_neurons(t: torch.Tensor) -> bool:
-    """Whether ``t`` holds one value per (t, b), expanded over neurons with stride 0 (what
-    autograd sends back for ``y.sum()``): kernels read it as it is, without a copy."""
-    return t.shape[-1] > 1 and t.stride(-1) == 0
+#: How a backward kernel reads the gradient on ``y``: none arrived (zeros), a row of
+#: neurons (stride 1), or one value per (t, b) broadcast over neurons with stride 0.
+GY_NONE, GY_ROW, GY_BCAST = 0, 1, 2
+
+
+def output_grad(gy: Optional[torch.Tensor], dtype: torch.dtype) -> Tuple[Optional[torch.Tensor], int]:
+    """``(gy, mode)`` ready for a backward kernel: ``gy`` in ``dtype``; a stride-0 broadcast
+    over neurons (what autograd sends back for ``y.sum()``) is kept as it is, without a
+    T*B*N copy; other layouts get their neurons contiguous."""
+    if gy is None:
+        return None, GY_NONE
+    gy = gy.to(dtype)
+    if gy.shape[-1] > 1 and gy.stride(-1) == 0:
+        return gy, GY_BCAST
+    return neurons_contiguous(gy), GY_ROW

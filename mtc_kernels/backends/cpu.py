@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import FusedBackend, broadcast_over_neurons, neurons_contiguous
+from .base import GY_BCAST, FusedBackend, neurons_contiguous, output_grad
 
 try:
     from .. import _cpu  # type: ignore[attr-defined]
@@ -30,9 +30,6 @@ class CPUBackend(FusedBackend):
             return (f"the C++ extension mtc_kernels._cpu is not built ({_IMPORT_ERROR}); "
                     "reinstall with `pip install -e .` from the repository (needs a C++17 compiler)")
         return None
-
-    def default_checkpoint_every(self, T):
-        return 32
 
     def _forward(self, x, params, state0, K):
         T, B, N = x.shape
@@ -56,16 +53,11 @@ class CPUBackend(FusedBackend):
         gstate0 = torch.empty((4, B, N), dtype=x.dtype)
         if gstate_T is not None:
             gstate_T = gstate_T.to(x.dtype).contiguous()
-        if gy is not None:
-            gy = gy.to(x.dtype)
-            # Neurons contiguous, or a stride-0 broadcast over them (what y.sum() sends back),
-            # which the kernel reads as it is: no T*B*N copy.
-            if not broadcast_over_neurons(gy):
-                gy = neurons_contiguous(gy)
+        gy, gy_mode = output_grad(gy, x.dtype)
         getattr(_cpu, "backward_" + _FN[x.dtype])(
             x.data_ptr(), x.stride(0), x.stride(1), params.data_ptr(), ckpt.contiguous().data_ptr(),
             0 if gy is None else gy.data_ptr(), 0 if gy is None else gy.stride(0),
-            0 if gy is None else gy.stride(1), 1 if gy is None or gy.shape[-1] == 1 else gy.stride(-1),
+            0 if gy is None else gy.stride(1), 0 if gy_mode == GY_BCAST else 1,
             0 if gstate_T is None else gstate_T.data_ptr(),
             gx.data_ptr(), gparams.data_ptr(), gstate0.data_ptr(), T, B, N, K, torch.get_num_threads())
         return gx, gparams, gstate0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import FusedBackend, broadcast_over_neurons, neurons_contiguous
+from .base import FusedBackend, neurons_contiguous, output_grad
 
 try:
     from .. import _cuda  # type: ignore[attr-defined]
@@ -45,9 +45,6 @@ class CUDABackend(FusedBackend):
             return "no CUDA device is visible"
         return None
 
-    def default_checkpoint_every(self, T):
-        return 32
-
     def _forward(self, x, params, state0, K):
         T, B, N = x.shape
         x = neurons_contiguous(x)
@@ -66,14 +63,8 @@ class CUDABackend(FusedBackend):
         x = neurons_contiguous(x)
         params, ckpt = params.contiguous(), ckpt.contiguous()
         dev = x.device
-        if gy is None:
-            mode, gptr, sgt, sgb = 0, 0, 0, 0
-        else:
-            gy = gy.to(x.dtype)
-            mode = 2 if broadcast_over_neurons(gy) else 1
-            if mode == 1:
-                gy = neurons_contiguous(gy)
-            gptr, sgt, sgb = gy.data_ptr(), gy.stride(0), gy.stride(1)
+        gy, mode = output_grad(gy, x.dtype)
+        gptr, sgt, sgb = (0, 0, 0) if gy is None else (gy.data_ptr(), gy.stride(0), gy.stride(1))
         if gstate_T is not None:
             gstate_T = gstate_T.to(params.dtype).contiguous()
         gx = torch.empty((T, B, N), dtype=x.dtype, device=dev)

@@ -64,9 +64,6 @@ class TritonBackend(FusedBackend):
             return "TRITON_INTERPRET=1 was set after mtc_kernels.triton was imported; set it before"
         return None
 
-    def default_checkpoint_every(self, T):
-        return 32
-
     def _forward(self, x, params, state0, K):
         return _kernels()[0].forward(x, params, state0, K)
 

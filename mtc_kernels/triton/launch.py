@@ -13,7 +13,7 @@ import os
 import torch
 import triton
 
-from ..backends.base import broadcast_over_neurons, neurons_contiguous
+from ..backends.base import neurons_contiguous, output_grad
 from .scan import mtc_backward_kernel, mtc_forward_kernel
 
 INTERPRET = os.environ.get("TRITON_INTERPRET", "0") == "1"
@@ -58,12 +58,8 @@ def backward(x, params, ckpt, gy, gstate_T, K):
     BN, C = B * N, -(-T // K)
     x = neurons_contiguous(x)
     params, ckpt = params.contiguous(), ckpt.contiguous()
-    if gy is None:
-        mode, gy_arg, sgt, sgb = 0, x, 0, 0
-    else:
-        mode = 2 if broadcast_over_neurons(gy) else 1
-        gy_arg = gy if mode == 2 else neurons_contiguous(gy)
-        sgt, sgb = gy_arg.stride(0), gy_arg.stride(1)
+    gy, mode = output_grad(gy, x.dtype)
+    gy_arg, sgt, sgb = (x, 0, 0) if gy is None else (gy, gy.stride(0), gy.stride(1))  # x: unused pointer
     gst = x if gstate_T is None else gstate_T.to(params.dtype).contiguous()
     dev = x.device
     gx = torch.empty((T, B, N), dtype=x.dtype, device=dev)

@@ -39,6 +39,21 @@ def _load_params(p_ptr, N, n, m):
     return a_f, d_f, a_sp, d_sp, a_sn, d_sn, a_us, d_us, beta_m, beta_f, beta_s, beta_us, v_th, v_sat
 
 
+@triton.jit
+def _load_state(ptr, bn, o, m):
+    """The four rows (v, f, s, u) of a [4, B*N] state array at offsets ``o``."""
+    return (tl.load(ptr + o, mask=m, other=0.0), tl.load(ptr + bn + o, mask=m, other=0.0),
+            tl.load(ptr + 2 * bn + o, mask=m, other=0.0), tl.load(ptr + 3 * bn + o, mask=m, other=0.0))
+
+
+@triton.jit
+def _store_state(ptr, bn, o, m, v, f, s, u):
+    tl.store(ptr + o, v, mask=m)
+    tl.store(ptr + bn + o, f, mask=m)
+    tl.store(ptr + 2 * bn + o, s, mask=m)
+    tl.store(ptr + 3 * bn + o, u, mask=m)
+
+
 # Strides and sizes that may equal 1 are not specialised (Triton would turn them into
 # constants, which have no .to()); their products are formed in int64.
 _NO_SPEC = ["sxt", "sxb", "sgt", "sgb", "BN"]
@@ -54,18 +69,11 @@ def mtc_forward_kernel(x_ptr, sxt, sxb, p_ptr, s0_ptr, y_ptr, sT_ptr, ck_ptr,
     bn = BN.to(tl.int64)
     a_f, d_f, a_sp, d_sp, a_sn, d_sn, a_us, d_us, beta_m, beta_f, beta_s, beta_us, v_th, v_sat = \
         _load_params(p_ptr, N, n, m)
-    v = tl.load(s0_ptr + o, mask=m, other=0.0)
-    f = tl.load(s0_ptr + bn + o, mask=m, other=0.0)
-    s = tl.load(s0_ptr + 2 * bn + o, mask=m, other=0.0)
-    u = tl.load(s0_ptr + 3 * bn + o, mask=m, other=0.0)
+    v, f, s, u = _load_state(s0_ptr, bn, o, m)
     x_row = x_ptr + b * sxb.to(tl.int64) + n
     sxt64 = sxt.to(tl.int64)
     for c in range(0, C):
-        ck = ck_ptr + c * (4 * bn) + o
-        tl.store(ck, v, mask=m)
-        tl.store(ck + bn, f, mask=m)
-        tl.store(ck + 2 * bn, s, mask=m)
-        tl.store(ck + 3 * bn, u, mask=m)
+        _store_state(ck_ptr + c * (4 * bn), bn, o, m, v, f, s, u)
         t0 = c * K
         t1 = tl.minimum(t0 + K, T)
         for t in range(t0, t1):
@@ -73,10 +81,7 @@ def mtc_forward_kernel(x_ptr, sxt, sxb, p_ptr, s0_ptr, y_ptr, sT_ptr, ck_ptr,
             y, v, f, s, u = step_forward(a_f, d_f, a_sp, d_sp, a_sn, d_sn, a_us, d_us, beta_m, beta_f,
                                          beta_s, beta_us, v_th, v_sat, v, f, s, u, xt, INTERPRET)
             tl.store(y_ptr + t * bn + o, y.to(y_ptr.dtype.element_ty), mask=m)
-    tl.store(sT_ptr + o, v, mask=m)
-    tl.store(sT_ptr + bn + o, f, mask=m)
-    tl.store(sT_ptr + 2 * bn + o, s, mask=m)
-    tl.store(sT_ptr + 3 * bn + o, u, mask=m)
+    _store_state(sT_ptr, bn, o, m, v, f, s, u)
 
 
 @triton.jit(do_not_specialize=_NO_SPEC)
@@ -94,10 +99,7 @@ def mtc_backward_kernel(x_ptr, sxt, sxb, p_ptr, ck_ptr, gy_ptr, sgt, sgb, gsT_pt
         _load_params(p_ptr, N, n, m)
     zero = tl.zeros((BLOCK,), dtype=a_f.dtype)
     if HAS_GST:
-        gv = tl.load(gsT_ptr + o, mask=m, other=0.0)
-        gf = tl.load(gsT_ptr + bn + o, mask=m, other=0.0)
-        gs = tl.load(gsT_ptr + 2 * bn + o, mask=m, other=0.0)
-        gu = tl.load(gsT_ptr + 3 * bn + o, mask=m, other=0.0)
+        gv, gf, gs, gu = _load_state(gsT_ptr, bn, o, m)
     else:
         gv = zero
         gf = zero
@@ -115,28 +117,16 @@ def mtc_backward_kernel(x_ptr, sxt, sxb, p_ptr, ck_ptr, gy_ptr, sgt, sgb, gsT_pt
         t0 = c * K
         t1 = tl.minimum(t0 + K, T)
         # Recompute the states before steps t0 .. t1-1 into the scratch.
-        ck = ck_ptr + c * (4 * bn) + o
-        v = tl.load(ck, mask=m, other=0.0)
-        f = tl.load(ck + bn, mask=m, other=0.0)
-        s = tl.load(ck + 2 * bn, mask=m, other=0.0)
-        u = tl.load(ck + 3 * bn, mask=m, other=0.0)
+        v, f, s, u = _load_state(ck_ptr + c * (4 * bn), bn, o, m)
         for t in range(t0, t1):
-            sc = scr_ptr + (t - t0) * (4 * bn) + o
-            tl.store(sc, v, mask=m)
-            tl.store(sc + bn, f, mask=m)
-            tl.store(sc + 2 * bn, s, mask=m)
-            tl.store(sc + 3 * bn, u, mask=m)
+            _store_state(scr_ptr + (t - t0) * (4 * bn), bn, o, m, v, f, s, u)
             xt = tl.load(x_row + t * sxt64, mask=m, other=0.0).to(v.dtype)
             _, v, f, s, u = step_forward(a_f, d_f, a_sp, d_sp, a_sn, d_sn, a_us, d_us, beta_m, beta_f,
                                          beta_s, beta_us, v_th, v_sat, v, f, s, u, xt, INTERPRET)
         # The adjoint, backwards through the chunk.
         for i in range(0, t1 - t0):
             t = t1 - 1 - i
-            sc = scr_ptr + (t - t0) * (4 * bn) + o
-            v = tl.load(sc, mask=m, other=0.0)
-            f = tl.load(sc + bn, mask=m, other=0.0)
-            s = tl.load(sc + 2 * bn, mask=m, other=0.0)
-            u = tl.load(sc + 3 * bn, mask=m, other=0.0)
+            v, f, s, u = _load_state(scr_ptr + (t - t0) * (4 * bn), bn, o, m)
             xt = tl.load(x_row + t * sxt64, mask=m, other=0.0).to(v.dtype)
             if GY != 0:
                 gyt = tl.load(gy_row + t * sgt64, mask=m, other=0.0).to(v.dtype)
@@ -148,10 +138,7 @@ def mtc_backward_kernel(x_ptr, sxt, sxb, p_ptr, ck_ptr, gy_ptr, sgt, sgb, gsT_pt
             p0 += q0; p1 += q1; p2 += q2; p3 += q3; p4 += q4; p5 += q5; p6 += q6
             p7 += q7; p8 += q8; p9 += q9; p10 += q10; p11 += q11; p12 += q12; p13 += q13
             tl.store(gx_ptr + t * bn + o, gxt.to(gx_ptr.dtype.element_ty), mask=m)
-    tl.store(gs0_ptr + o, gv, mask=m)
-    tl.store(gs0_ptr + bn + o, gf, mask=m)
-    tl.store(gs0_ptr + 2 * bn + o, gs, mask=m)
-    tl.store(gs0_ptr + 3 * bn + o, gu, mask=m)
+    _store_state(gs0_ptr, bn, o, m, gv, gf, gs, gu)
     tl.store(part_ptr + 0 * bn + o, p0, mask=m)
     tl.store(part_ptr + 1 * bn + o, p1, mask=m)
     tl.store(part_ptr + 2 * bn + o, p2, mask=m)
