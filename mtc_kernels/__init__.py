@@ -16,6 +16,7 @@ from .layers import AdLIFLayer, LIFLayer, MTCLayer
 from .ops import MTCScanFunction
 from .presets import PRESETS, preset_params, preset_values, rest_state
 from .scan import mtc_scan
+from .streaming import scan_in_windows
 
 __version__ = "0.1.0"
 
@@ -28,5 +29,5 @@ def available_backends(device="cpu"):
 __all__ = [
     "mtc_scan", "MTCLayer", "LIFLayer", "AdLIFLayer", "MTCScanFunction", "PARAM_NAMES", "STATE_NAMES",
     "make_params", "PRESETS", "preset_params", "preset_values", "rest_state", "available_backends",
-    "BackendUnavailableError", "__version__",
+    "BackendUnavailableError", "scan_in_windows", "__version__",
 ]

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Memory safety of the compiled CPU kernels: build mtc_kernels._cpu with AddressSanitizer
+# and UndefinedBehaviorSanitizer into a scratch copy of the package, then run the kernel
+# tests against it (the fused-vs-reference, property-based and large-index tests).
+#
+#   bash scripts/sanitize_check.sh [SCRATCH_DIR]
+#
+# Python itself is not instrumented, so libasan is preloaded; leak detection is off
+# (CPython and torch keep allocations alive at exit by design). Any sanitizer report
+# aborts the run with a non-zero exit (halt_on_error / -fno-sanitize-recover).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCRATCH=${1:-$(mktemp -d)}
+CXX=${CXX:-c++}
+mkdir -p "$SCRATCH"
+cp -r mtc_kernels python_ref tests "$SCRATCH"/
+rm -f "$SCRATCH"/mtc_kernels/_cpu*.so "$SCRATCH"/mtc_kernels/_cuda*.so
+SUFFIX=$(python -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
+OMP=$($CXX -fopenmp -x c++ -E /dev/null >/dev/null 2>&1 && echo -fopenmp || true)
+echo "building the sanitized CPU extension ($CXX, ${OMP:-no OpenMP})"
+# The release flags (setup.py) plus the sanitizers; -O1 keeps the reports readable.
+$CXX -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+    -ffp-contract=off -fno-math-errno -fno-trapping-math $OMP -shared -fPIC \
+    $(python -m pybind11 --includes) -Icsrc csrc/bind_cpu.cpp csrc/cpu/mtc_cpu.cpp \
+    -o "$SCRATCH/mtc_kernels/_cpu$SUFFIX"
+ASAN_LIB=$($CXX -print-file-name=libasan.so)
+UBSAN_LIB=$($CXX -print-file-name=libubsan.so)
+cd "$SCRATCH"
+export PYTHONPATH="$SCRATCH" TRITON_INTERPRET=1 MTC_EXPECT_CPU_MODULE="$SCRATCH/mtc_kernels/_cpu$SUFFIX"
+export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+LD_PRELOAD="$ASAN_LIB $UBSAN_LIB" python - <<'PY'
+import os, mtc_kernels._cpu as m
+assert os.path.samefile(m.__file__, os.environ["MTC_EXPECT_CPU_MODULE"]), m.__file__
+print("using", m.__file__)
+PY
+# Self-test: the check must be able to fail. A forward into a y buffer one step too short
+# must be reported as a heap-buffer-overflow.
+if LD_PRELOAD="$ASAN_LIB $UBSAN_LIB" python - 2>"$SCRATCH/selftest.txt" <<'PY'
+import ctypes, torch, mtc_kernels as M
+from mtc_kernels import _cpu
+T, B, N = 4, 1, 256
+p, s0 = M.preset_params("bursting", N), torch.zeros(4, B, N)
+x, y = ctypes.create_string_buffer(4 * T * B * N), ctypes.create_string_buffer(4 * (T - 1) * B * N)
+sT, ck = torch.empty(4, B, N), torch.empty(1, 4, B, N)
+_cpu.forward_f32(ctypes.addressof(x), B * N, N, p.data_ptr(), s0.data_ptr(), ctypes.addressof(y),
+                 sT.data_ptr(), ck.data_ptr(), T, B, N, T, 1)
+PY
+then
+    echo "sanitizer self-test FAILED: an out-of-bounds write went unreported"; exit 1
+fi
+grep -q "heap-buffer-overflow" "$SCRATCH/selftest.txt" || { cat "$SCRATCH/selftest.txt"; exit 1; }
+echo "self-test: the deliberate overflow was reported"
+LD_PRELOAD="$ASAN_LIB $UBSAN_LIB" python -m pytest -q -p no:cacheprovider -k "not triton" \
+    tests/test_fused_vs_reference.py tests/test_properties.py tests/test_large_index.py tests/test_validation.py
+echo "sanitizers: no errors"
