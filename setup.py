@@ -120,6 +120,8 @@ setup(
         "test": ["pytest>=7", "pytest-benchmark>=4", "hypothesis>=6", "matplotlib", "triton>=3.6", "numpy"],
         "triton": ["triton>=3.6"],
         "plots": ["matplotlib"],
+        # NeuroBench's Mackey-Glass task (mtc_kernels.experiments.neurobench_mg); jitcdde generates the series.
+        "neurobench": ["neurobench[mackey-glass]>=2.3", "matplotlib"],
     },
     ext_modules=ext_modules,
     cmdclass={"build_ext": BuildExt},
