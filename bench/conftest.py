@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import mtc_kernels as M  # noqa: E402
 from rows import bounds_line, markdown, with_ratios  # noqa: E402
-from setups import FUSED, bytes_moved, flops  # noqa: E402
+from setups import CONTEXT, FUSED, bytes_moved, flops  # noqa: E402
 
 ROWS: list = []
 LIMITS: dict = {}
@@ -160,7 +160,7 @@ def record(machine, limits, request):
             med = _quantile(data, 0.5)
             row.update(median_s=med, p20_s=_quantile(data, 0.2), p80_s=_quantile(data, 0.8), rounds=len(data),
                        neuron_steps_per_s=case.neuron_steps / med)
-            if case.provider not in ("lif_eager", "adlif_eager"):  # the bounds are MTC's
+            if case.provider not in CONTEXT:  # the bounds are MTC's
                 row["fraction_of_copy_bound"] = bytes_moved(case) / med / limits["copy_bandwidth_Bps"]
                 row["fraction_of_flop_peak"] = flops(case) / med / limits["peak_flops_f32"]
         row.update(figures)

@@ -14,7 +14,11 @@ Providers (``PROVIDERS``):
   steps -- minutes of compilation, recompiled for every new T -- which is not what users do.)
 * ``cpu``, ``triton``, ``cuda``: the fused backends (``mtc_scan(..., backend=name)``);
 * ``lif_eager``, ``adlif_eager``: context only, *different neurons* (``python_ref.lif_ref``,
-  ``adlif_ref``: surrogate-gradient LIF / AdLIF) at the same sizes.
+  ``adlif_ref``: surrogate-gradient LIF / AdLIF) at the same sizes;
+* ``spikingjelly_lif``: context only, a published multi-step LIF kernel (SpikingJelly's
+  ``LIFNode(step_mode="m")``, soft reset, sigmoid surrogate), where it is installed
+  (``pip install --no-deps spikingjelly``: its declared dependencies pull a CUDA build of
+  torch).
 
 Modes: ``fwd`` (no autograd graph), ``bwd`` (backward only: the forward runs in the untimed
 setup), ``full`` (forward then backward).
@@ -37,7 +41,7 @@ import python_ref as R
 
 FUSED = ("cpu", "triton", "cuda")
 MTC_PROVIDERS = ("eager", "compiled_step") + FUSED
-CONTEXT = ("lif_eager", "adlif_eager")
+CONTEXT = ("lif_eager", "adlif_eager", "spikingjelly_lif")
 PROVIDERS = MTC_PROVIDERS + CONTEXT
 MODES = ("fwd", "bwd", "full")
 
@@ -53,6 +57,12 @@ def unavailable(provider: str, device: torch.device) -> Optional[str]:
     """None if ``provider`` runs on ``device``, else why not (a skip reason)."""
     if provider in FUSED:
         return M.backends.get(provider).unavailable_reason(device)
+    if provider == "spikingjelly_lif":
+        try:
+            import spikingjelly.activation_based.neuron  # noqa: F401
+        except Exception as e:
+            return (f"SpikingJelly not importable ({e}); pip install --no-deps spikingjelly "
+                    "(its declared dependencies would replace torch with a CUDA build)")
     if provider == "compiled_step" and device.type == "cpu":
         try:
             import torch._inductor  # noqa: F401
@@ -125,6 +135,16 @@ def scan_fn(provider: str, K: int, N: int = 0, device="cpu", dtype=torch.float32
                 ys.append(yt)
             return torch.stack(ys), torch.stack(st)
         return looped
+    if provider == "spikingjelly_lif":
+        from spikingjelly.activation_based import neuron, surrogate
+        node = neuron.LIFNode(tau=10.0, v_reset=None, detach_reset=False, step_mode="m",
+                              surrogate_function=surrogate.Sigmoid()).to(device)
+
+        def sj(x, p, s0):
+            node.reset()
+            y = node(x + 2.6)
+            return y, node.v.unsqueeze(0)  # "state": the final membrane, [1, B, N]
+        return sj
     if provider in CONTEXT:
         def const(v):
             return torch.full((N,), v, device=device, dtype=dtype).requires_grad_(grad)
@@ -219,8 +239,9 @@ def _layer(provider: str, F: int, N: int, K: int, dtype, device) -> torch.nn.Mod
         layer = M.LIFLayer(F, N)
     elif provider == "adlif_eager":
         layer = M.AdLIFLayer(F, N)
-    elif provider == "compiled_step":
-        raise ValueError("the layer op has no compiled_step provider (MTCLayer's backends are eager or fused)")
+    elif provider in ("compiled_step", "spikingjelly_lif"):
+        raise ValueError(f"the layer op has no {provider} provider (MTCLayer's backends are eager or fused; "
+                         "the LIF/AdLIF layers are the references)")
     else:
         backend = "reference" if provider == "eager" else provider
         layer = M.MTCLayer(F, N, preset="bursting", jitter=0.1, backend=backend, checkpoint_every=K)
