@@ -125,3 +125,14 @@ def test_command_on_a_tiny_configuration(tmp_path):
     assert set(res["baselines"]) == {"persistence", "ridge"}
     assert res["task"]["horizon_lyapunov_times"] == pytest.approx(50 / 166.666, rel=1e-3)
     assert (out / "predictions.png").exists() and (out / "activity.png").exists()
+
+
+def test_mtc_activity_window_can_be_moved():
+    net = MGNet("mtc", hidden=4, mtc_v_th=3.0)
+    p = net.layers[0].params
+    from python_ref import PARAM_INDEX
+    assert torch.all(p[PARAM_INDEX["v_th"]] == 3.0)
+    width = p[PARAM_INDEX["v_sat"]] - p[PARAM_INDEX["v_th"]]
+    ref = MGNet("mtc", hidden=4).layers[0].params
+    # the same width up to the reparameterisation's relative minimum width (1e-3 * (1 + |v_th|))
+    torch.testing.assert_close(width, ref[PARAM_INDEX["v_sat"]] - ref[PARAM_INDEX["v_th"]], rtol=0, atol=4e-3)

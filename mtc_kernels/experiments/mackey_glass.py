@@ -67,6 +67,9 @@ def parse_args(argv=None):
     ap.add_argument("--input-scale", type=float, default=None,
                     help="std of the encoder weights, times 1/sqrt(fan-in) (default: TUNED per model)")
     ap.add_argument("--preset", default="tonic", help="MTC preset the neurons start from")
+    ap.add_argument("--mtc-v-th", type=float, default=None,
+                    help="initial start of the MTC activity window (preset: 0; width kept at 2); README: 3 is "
+                         "more accurate and sparser")
     ap.add_argument("--eval-every", type=int, default=50)
     ap.add_argument("--sample-dt", type=float, default=1.0, help="time units per sample (= per network step)")
     ap.add_argument("--length", type=float, default=6000.0, help="time units of series after the washout (60/20/20 split)")
@@ -148,7 +151,7 @@ def train_one(model: str, args, splits, seed: int, device: torch.device) -> dict
     lr = args.lr if args.lr is not None else TUNED[model]["lr"]
     scale = args.input_scale if args.input_scale is not None else TUNED[model]["input_scale"]
     net = MGNet(model, hidden=args.hidden, layers=args.layers, input_scale=scale,
-                preset=args.preset, backend=args.backend, seed=seed).to(device)
+                preset=args.preset, backend=args.backend, seed=seed, mtc_v_th=args.mtc_v_th).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     a, b = splits.ranges["train"]
     W = min(args.window, b - a)

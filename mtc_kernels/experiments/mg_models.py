@@ -8,6 +8,9 @@ linear readout of the last layer's activity -> a causal first-order low-pass fil
 (time constant ``readout_tau`` steps, applied as a normalised exponential kernel truncated
 at ``8 * readout_tau`` steps) -> the prediction ``[T, B]``.
 
+``mtc_v_th`` moves the MTC activity window's start (``v_th``, default the preset's 0; the
+window keeps its width 2, up to the 1e-3 * (1 + |v_th|) minimum of the reparameterisation) -- higher values make ``y`` nonzero only near spike peaks.
+
 Initialisation puts every model's neurons in its own excitable range, so that the input
 moves them across threshold: MTC biases around the tonic preset's firing onset (about
 -1; rest is -2.5), LIF/AdLIF biases around their threshold 1. Encoder weights are
@@ -49,7 +52,7 @@ class MGNet(nn.Module):
 
     def __init__(self, model: str, *, hidden: int = 128, layers: int = 1, input_scale: float = 1.0,
                  readout_tau: float = 5.0, preset: str = "tonic", jitter: float = 0.2, backend: str = "auto",
-                 checkpoint_every: Optional[int] = None, seed: int = 0):
+                 checkpoint_every: Optional[int] = None, seed: int = 0, mtc_v_th: Optional[float] = None):
         super().__init__()
         if model not in MODELS:
             raise ValueError(f"unknown model {model!r}; expected one of {MODELS}")
@@ -68,6 +71,10 @@ class MGNet(nn.Module):
                 w = torch.randn(layer.linear.weight.shape, generator=g) * input_scale / math.sqrt(fan_in)
                 layer.linear.weight.copy_(w)
                 layer.linear.bias.copy_(lo + (hi - lo) * torch.rand(hidden, generator=g))
+                if model == "mtc" and mtc_v_th is not None:
+                    # Move the activity window [v_th, v_sat] up (its width, v_sat - v_th, is kept:
+                    # v_sat is parameterised relative to v_th); spikes peak near +3.
+                    layer.raw_v_th.fill_(mtc_v_th)
             self.layers.append(layer)
         self.readout = nn.Linear(hidden, 1)
         with torch.no_grad():
