@@ -71,7 +71,7 @@ def test_command_on_a_tiny_configuration(data_dir, tmp_path):
 
 
 def test_tuning_grid_uses_validation_only(data_dir):
-    args = nbmg.parse_args(["--model", "mtc", "--epochs", "1", "--hidden", "4", "--data", data_dir])
+    args = nbmg.parse_args(["--model", "mtc", "--epochs", "1", "--hidden", "4", "--data", data_dir, "--mtc-v-th", "1"])
     best = nbmg.tune(args, os.path.join(data_dir, "mg_17.npy"), lrs=(1e-2,), scales=(1.0, 2.0))
     v, lr, sc = best["mtc"]
     assert np.isfinite(v) and lr == 1e-2 and sc in (1.0, 2.0)

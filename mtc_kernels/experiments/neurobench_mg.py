@@ -142,7 +142,8 @@ class ClosedLoopNet(nn.Module):
     and filter) carries over between calls until :meth:`reset`."""
 
     def __init__(self, model: str, *, hidden: int = 128, substeps: int = 2, input_scale: float = 2.0,
-                 readout_taps: int = 8, mean: float = 0.0, std: float = 1.0, backend: str = "auto", seed: int = 0):
+                 readout_taps: int = 8, mean: float = 0.0, std: float = 1.0, backend: str = "auto", seed: int = 0,
+                 mtc_v_th: Optional[float] = None):
         super().__init__()
         g = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
@@ -151,6 +152,8 @@ class ClosedLoopNet(nn.Module):
         with torch.no_grad():
             layer.linear.weight.copy_(torch.randn(hidden, 1, generator=g) * input_scale)
             layer.linear.bias.copy_(lo + (hi - lo) * torch.rand(hidden, generator=g))
+            if model == "mtc" and mtc_v_th is not None:
+                layer.raw_v_th.fill_(mtc_v_th)  # the activity window's start, as in mg_models.MGNet
         self.spiking = SpikingStep(layer)
         self.readout = nn.Linear(hidden, 1)
         with torch.no_grad():
@@ -205,7 +208,8 @@ def fit(model: str, hp: dict, train_x: torch.Tensor, train_y: torch.Tensor, args
     """Adam on one-step-ahead prediction over ``train_x`` (raw ``[T]``, targets ``train_y``),
     full BPTT; returns the trained net (eval mode), the losses and the seconds taken."""
     net = ClosedLoopNet(model, hidden=args.hidden, substeps=args.substeps, input_scale=hp["input_scale"],
-                        mean=float(train_x.mean()), std=float(train_x.std()), backend=args.backend, seed=seed)
+                        mean=float(train_x.mean()), std=float(train_x.std()), backend=args.backend, seed=seed,
+                        mtc_v_th=args.mtc_v_th)
     opt = torch.optim.Adam(net.parameters(), lr=hp["lr"])
     warm = min(args.washout, len(train_x) // 4)
     t0 = time.perf_counter()
@@ -309,6 +313,7 @@ def parse_args(argv=None):
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--input-scale", type=float, default=None)
     ap.add_argument("--backend", default="auto")
+    ap.add_argument("--mtc-v-th", type=float, default=None, help="initial start of MTC's activity window (preset: 0)")
     ap.add_argument("--data", default="data/mackey_glass", help="directory of mg_17.npy (generated if missing)")
     ap.add_argument("--generator", default="auto", choices=["auto", "jitcdde", "rk4"])
     ap.add_argument("--quick", action="store_true", help="2 repeats x 60 epochs")
