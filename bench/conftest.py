@@ -22,9 +22,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import mtc_kernels as M  # noqa: E402
 from rows import bounds_line, markdown, with_ratios  # noqa: E402
-from setups import CONTEXT, FUSED, bytes_moved, flops  # noqa: E402
+from setups import CONTEXT, FUSED, bytes_moved, flops, gate_error  # noqa: E402
 
 ROWS: list = []
 LIMITS: dict = {}
@@ -116,28 +115,12 @@ def gate(device):
         if provider not in FUSED:
             return
         if provider not in _GATE:
-            _GATE[provider] = _gate_error(provider, device)
+            _GATE[provider] = gate_error(provider, device)
         err = _GATE[provider]
         if not err <= 1e-10:
             pytest.fail(f"{provider} disagrees with python_ref (max relative error {err:.2e} > 1e-10 in float64): "
                         "not timed")
     return check
-
-
-def _gate_error(provider, device):
-    g = torch.Generator().manual_seed(3)
-    T, B, N = 45, 3, 37
-    x = (torch.randn(T, B, N, generator=g, dtype=torch.float64) * 0.7 - 1.6).to(device).requires_grad_()
-    p = M.preset_params("bursting", N, jitter=0.1, generator=g, dtype=torch.float64).to(device).requires_grad_()
-    s0 = (M.rest_state(p, -2.5).unsqueeze(1).expand(4, B, N) + 0.1 * torch.randn(4, B, N, generator=g,
-          dtype=torch.float64).to(device)).detach().requires_grad_()
-    gy, gs = torch.randn_like(x), torch.randn_like(s0)
-    outs = []
-    for be in ("reference", provider):
-        y, sT = M.mtc_scan(x, p, s0, backend=be, checkpoint_every=7)
-        grads = torch.autograd.grad((y * gy).sum() + (sT * gs).sum(), (x, p, s0))
-        outs.append((y, sT) + grads)
-    return max(float(((a - b).abs().max() / b.abs().max().clamp_min(1e-30)).detach()) for a, b in zip(*outs))
 
 
 def _quantile(sorted_data, q):
@@ -155,7 +138,7 @@ def record(machine, limits, request):
         row = {"op": case.op, "provider": case.provider, "mode": case.mode, **case.shape(),
                "dtype": str(case.dtype).replace("torch.", ""), "K": case.K, "device": str(case.device),
                "test": request.node.name}
-        if benchmark is not None:
+        if benchmark is not None and benchmark.stats is not None:  # None under --benchmark-disable
             data = sorted(benchmark.stats.stats.data)
             med = _quantile(data, 0.5)
             row.update(median_s=med, p20_s=_quantile(data, 0.2), p80_s=_quantile(data, 0.8), rounds=len(data),

@@ -12,8 +12,8 @@ Measures, float32, K = 32:
   step's arithmetic (FLOPS_PER_STEP below) against a peak measured here with a large
   matmul;
 * forward+backward at the long horizon --long-T with its time and the peak RSS.
-Before timing, the fused backend is checked against the reference on a small case; if it
-disagrees, no speed is reported.
+Before timing, the fused backend is checked against the reference on a small float64 case
+(setups.gate_error, as in pytest bench/); if it disagrees, no speed is reported.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ import torch
 
 import mtc_kernels as M
 import python_ref as R
+from setups import gate_error, scan_fn  # bench/setups.py: the same gate and loop as pytest bench/
 
 # Arithmetic executed by one forward step, counted from csrc/mtc_step.h (an FMA counts 2, as
 # in the matmul peak): 4 tanh (39 each in csrc/cpu/fast_tanh.h: 12 for the small-|x|
@@ -81,19 +82,6 @@ def peak_flops():
     return 2 * 2048 ** 3 / t
 
 
-def correctness_gate():
-    g = torch.Generator().manual_seed(1)
-    x = (torch.randn(40, 2, 33, generator=g, dtype=torch.float64) - 1.6).requires_grad_()
-    p = M.preset_params("bursting", 33, jitter=0.1, generator=g, dtype=torch.float64).requires_grad_()
-    gy = torch.randn(40, 2, 33, generator=g, dtype=torch.float64)
-    outs = []
-    for be in ("reference", "cpu"):
-        y, _ = M.mtc_scan(x, p, backend=be, checkpoint_every=7)
-        outs.append((y,) + torch.autograd.grad((y * gy).sum(), (x, p)))
-    err = max(float(((a - b).abs().max() / b.abs().max().clamp_min(1e-30)).detach()) for a, b in zip(*outs))
-    return err
-
-
 def long_horizon(T, B, N):
     """Run fwd+bwd at a long T in a subprocess and report its time and peak RSS."""
     code = f"""
@@ -124,7 +112,7 @@ def main(argv=None):
     res = {"machine": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
            "torch": torch.__version__, "T": T, "B": B, "N": N, "K": K, "dtype": "float32"}
 
-    err = correctness_gate()
+    err = gate_error("cpu", "cpu")
     res["gate_max_rel_err_float64"] = err
     if err > 1e-10:
         print(f"fused cpu backend DISAGREES with the reference (max rel err {err:.2e}): no speed reported")
@@ -149,15 +137,7 @@ def main(argv=None):
         y, sT = R.mtc_scan_ref(xg, pg, s0)
         (y.sum() + sT.sum()).backward()
 
-    step_c = torch.compile(R.mtc_step_ref, dynamic=False)
-
-    def comp_scan(xx, pp, ss):
-        st = tuple(ss.unbind(0))
-        ys = []
-        for t in range(xx.shape[0]):
-            yt, st = step_c(xx[t], st, pp)
-            ys.append(yt)
-        return torch.stack(ys), torch.stack(st)
+    comp_scan = scan_fn("compiled_step", K)  # the reference step compiled, looped in Python
 
     def comp_fwd():
         with torch.no_grad():

@@ -20,6 +20,7 @@ import torch
 
 import mtc_kernels as M
 import python_ref as R
+from setups import gate_error, scan_fn  # bench/setups.py: the same gate and loop as pytest bench/
 
 
 def cuda_time(fn, reps=5):
@@ -49,17 +50,6 @@ def make(T, B, N, dtype=torch.float32):
     return x, p, s0
 
 
-def gate(backend):
-    x, p, s0 = make(50, 3, 257, torch.float64)
-    x.requires_grad_(); p.requires_grad_()
-    gy = torch.randn_like(x)
-    outs = []
-    for be in ("reference", backend):
-        y, _ = M.mtc_scan(x, p, s0, backend=be, checkpoint_every=7)
-        outs.append((y,) + torch.autograd.grad((y * gy).sum(), (x, p)))
-    return max(float(((a - b).abs().max() / b.abs().max()).detach()) for a, b in zip(*outs))
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--T", type=int, default=4096)
@@ -85,7 +75,7 @@ def main(argv=None):
         if reason:
             res["backends"][be] = {"unavailable": reason}
             continue
-        err = gate(be)
+        err = gate_error(be, "cuda")
         r = {"gate_max_rel_err_float64": err}
         if err <= 1e-10:
             with torch.no_grad():
@@ -99,14 +89,11 @@ def main(argv=None):
         y, sT = R.mtc_scan_ref(xg, pg, fb[2])
         (y.sum() + sT.sum()).backward()
 
-    step_c = torch.compile(R.mtc_step_ref, dynamic=False)
+    comp_scan = scan_fn("compiled_step", 32)  # the reference step compiled, looped in Python
 
     def comp_fb():
-        st, ys = tuple(fb[2].unbind(0)), []
-        for t in range(xg.shape[0]):
-            yt, st = step_c(xg[t], st, pg)
-            ys.append(yt)
-        (torch.stack(ys).sum() + torch.stack(st).sum()).backward()
+        y, sT = comp_scan(xg, pg, fb[2])
+        (y.sum() + sT.sum()).backward()
 
     res["ref_fwd_bwd_s"] = cuda_time(ref_fb, 1)
     res["compiled_step_fwd_bwd_s"] = cuda_time(comp_fb, 1)

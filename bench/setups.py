@@ -156,6 +156,26 @@ def scan_fn(provider: str, K: int, N: int = 0, device="cpu", dtype=torch.float32
     raise ValueError(f"unknown provider {provider!r}; expected one of {PROVIDERS}")
 
 
+def gate_error(provider: str, device) -> float:
+    """Largest relative difference between ``provider`` and the reference on a small float64
+    case: forward, state_T, and the gradients of x, params and state0 under random output
+    gradients (the correctness gate every benchmark runs before timing a fused backend)."""
+    device = torch.device(device)
+    g = torch.Generator().manual_seed(3)
+    T, B, N = 45, 3, 37
+    x = (torch.randn(T, B, N, generator=g, dtype=torch.float64) * 0.7 - 1.6).to(device).requires_grad_()
+    p = M.preset_params("bursting", N, jitter=0.1, generator=g, dtype=torch.float64).to(device).requires_grad_()
+    s0 = (M.rest_state(p, -2.5).unsqueeze(1).expand(4, B, N) + 0.1 * torch.randn(4, B, N, generator=g,
+          dtype=torch.float64).to(device)).detach().requires_grad_()
+    gy, gs = torch.randn_like(x), torch.randn_like(s0)
+    outs = []
+    for be in ("reference", provider):
+        y, sT = M.mtc_scan(x, p, s0, backend=be, checkpoint_every=7)
+        grads = torch.autograd.grad((y * gy).sum() + (sT * gs).sum(), (x, p, s0))
+        outs.append((y, sT) + grads)
+    return max(float(((a - b).abs().max() / b.abs().max().clamp_min(1e-30)).detach()) for a, b in zip(*outs))
+
+
 def _sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize(device)

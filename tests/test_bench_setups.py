@@ -81,3 +81,16 @@ def test_memory_probe_and_report(tmp_path):
     subprocess.run([sys.executable, os.path.join(BENCH, "report.py"), str(path)], check=True, capture_output=True)
     assert (tmp_path / "results.md").exists() and (tmp_path / "time_vs_T.png").exists()
     assert (tmp_path / "memory_vs_T.png").exists()
+
+
+def test_correctness_gate_passes_the_cpu_backend_and_sees_a_wrong_one(monkeypatch):
+    assert setups.gate_error("cpu", "cpu") <= 1e-10
+    import mtc_kernels as M
+    real = M.mtc_scan
+
+    def off_by_a_bit(x, p, s0=None, *, backend="auto", **kw):
+        y, sT = real(x, p, s0, backend=backend, **kw)
+        return (y * (1 + 1e-6), sT) if backend == "cpu" else (y, sT)
+
+    monkeypatch.setattr(M, "mtc_scan", off_by_a_bit)
+    assert setups.gate_error("cpu", "cpu") > 1e-7

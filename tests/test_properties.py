@@ -65,8 +65,7 @@ def cases(draw):
 
 
 def _run(backend, x, p, s0, gy, gs, K):
-    x, p, s0 = (t.detach().clone().requires_grad_() if i != 0 else t.detach().requires_grad_()
-                for i, t in enumerate((x, p, s0)))
+    x, p, s0 = (t.detach().requires_grad_() for t in (x, p, s0))  # keeps x's layout
     y, sT = M.mtc_scan(x, p, s0, backend=backend, checkpoint_every=K)
     grads = torch.autograd.grad((y * gy).sum() + (sT * gs).sum(), (x, p, s0), allow_unused=True)
     grads = [torch.zeros_like(t) if gr is None else gr for t, gr in zip((x, p, s0), grads)]

@@ -132,7 +132,7 @@ def baselines(splits, warmup: int) -> Dict[str, dict]:
 
     def features(name):
         lo, hi = splits.ranges[name]
-        ks = np.arange(max(lo, lo + warmup, (d - 1) * step), hi)
+        ks = np.arange(max(lo + warmup, (d - 1) * step), hi)
         lin = np.stack([s[ks - j * step] for j in range(d)], 1)
         iu = np.triu_indices(d)
         quad = (lin[:, :, None] * lin[:, None, :])[:, iu[0], iu[1]]
@@ -285,12 +285,11 @@ def main(argv=None) -> dict:
         per_model[model] = {"runs": runs, "summary": summarise(runs), "parameters": runs[0]["parameters"]}
     print_table(per_model, base, args.repeats)
     plots = [] if args.no_plots else plot(per_model, args.out, args.sample_dt)
-    config = {k: v for k, v in vars(args).items()}
     result = {
         "task": {"series": "Mackey-Glass beta=0.2 gamma=0.1 n=10 tau=17, RK4 dt=0.02", "horizon": args.horizon,
                  "horizon_lyapunov_times": args.horizon / LYAPUNOV_TIME, "horizon_steps": h_steps,
                  "splits": splits.ranges, "normalisation": {"mean": splits.mean, "std": splits.std}},
-        "config": config,
+        "config": vars(args),
         "models": {m: {"summary": s["summary"], "parameters": s["parameters"],
                        "runs": [{k: v for k, v in r.items() if not k.startswith("_")} for r in s["runs"]]}
                    for m, s in per_model.items()},

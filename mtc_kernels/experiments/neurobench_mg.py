@@ -328,7 +328,6 @@ def parse_args(argv=None):
 def main(argv=None) -> dict:
     args = parse_args(argv)
     require_neurobench()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     path = series_file(args.data, generator=args.generator)
     meta = os.path.join(args.data, "mg_17.json")
     provenance = json.load(open(meta))["generated_by"] if os.path.exists(meta) else "existing file (official?)"
