@@ -9,7 +9,7 @@ Measures, float32, K = 32:
 * bytes saved for backward per neuron-step (torch.autograd.graph.saved_tensors_hooks,
   not counting the op's own inputs x, params, state0) for the reference and the fused op;
 * the fraction of the machine's float32 peak reached by the fused forward, counting the
-  step's arithmetic (FLOPS_PER_STEP below) against a peak measured here with a large
+  step's arithmetic (setups.FLOPS_FWD) against a peak measured here with a large
   matmul;
 * forward+backward at the long horizon --long-T with its time and the peak RSS.
 Before timing, the fused backend is checked against the reference on a small float64 case
@@ -28,16 +28,8 @@ import torch
 
 import mtc_kernels as M
 import python_ref as R
+from setups import FLOPS_FWD as FLOPS_PER_STEP  # counted in bench/setups.py
 from setups import gate_error, scan_fn  # bench/setups.py: the same gate and loop as pytest bench/
-
-# Arithmetic executed by one forward step, counted from csrc/mtc_step.h (an FMA counts 2, as
-# in the matmul peak): 4 tanh (39 each in csrc/cpu/fast_tanh.h: 12 for the small-|x|
-# polynomial, 27 for expm1 and e/(e+2), both computed, then a select; bit operations and
-# selects not counted), 4 subtractions for their arguments, 7 for i_ion, 4 for v', 9 for the
-# filters, 3 for the activity, the clamp's 2 compares.
-FLOPS_PER_TANH = 39
-FLOPS_PER_STEP = 4 * FLOPS_PER_TANH + 4 + 7 + 4 + 9 + 3 + 2
-
 
 def median_time(fn, reps):
     ts = []

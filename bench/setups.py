@@ -46,10 +46,14 @@ PROVIDERS = MTC_PROVIDERS + CONTEXT
 MODES = ("fwd", "bwd", "full")
 
 # Arithmetic per neuron-step, counted from csrc/mtc_step.h (an FMA counts 2, as in the
-# matmul peak; selects and bit operations not counted). Forward: 4 tanh of 39 flops each
-# (csrc/cpu/fast_tanh.h) + 29 for the step around them. Backward: the forward recomputed
-# from the checkpoint (185) + the adjoint of mtc::step_adjoint (95).
-FLOPS_FWD = 4 * 39 + 29
+# matmul peak; selects and bit operations not counted). Forward: 4 tanh of 22 flops each
+# (csrc/cpu/fast_tanh.h: 2|x| 1, range reduction 5, polynomial and expm1(r) 11, 2^n
+# scaling 3, e/(e+2) 2) + 29 for the step around them (4 subtractions for the tanh
+# arguments, 7 for i_ion, 4 for v', 9 for the filters, 3 for the activity, 2 compares).
+# Backward: the forward recomputed from the checkpoint (117) + the adjoint of
+# mtc::step_adjoint (95).
+FLOPS_PER_TANH = 22
+FLOPS_FWD = 4 * FLOPS_PER_TANH + 29
 FLOPS_BWD = FLOPS_FWD + 95
 
 
@@ -167,7 +171,8 @@ def gate_error(provider: str, device) -> float:
     p = M.preset_params("bursting", N, jitter=0.1, generator=g, dtype=torch.float64).to(device).requires_grad_()
     s0 = (M.rest_state(p, -2.5).unsqueeze(1).expand(4, B, N) + 0.1 * torch.randn(4, B, N, generator=g,
           dtype=torch.float64).to(device)).detach().requires_grad_()
-    gy, gs = torch.randn_like(x), torch.randn_like(s0)
+    gy = torch.randn(x.shape, generator=g, dtype=torch.float64).to(device)
+    gs = torch.randn(s0.shape, generator=g, dtype=torch.float64).to(device)
     outs = []
     for be in ("reference", provider):
         y, sT = M.mtc_scan(x, p, s0, backend=be, checkpoint_every=7)

@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
     }
   }
   bool ok = std::isnan(mtc::tanh_fast(NAN)) && mtc::tanh_fast(INFINITY) == 1.0f &&
-            mtc::tanh_fast(-INFINITY) == -1.0f && mtc::tanh_fast(0.0f) == 0.0f;
+            mtc::tanh_fast(-INFINITY) == -1.0f && mtc::tanh_fast(0.0f) == 0.0f &&
+            std::signbit(mtc::tanh_fast(-0.0f));
   std::printf("max_ulp %.4f at %.9g\nspecial %s\n", worst, worst_x, ok ? "ok" : "FAIL");
   return ok ? 0 : 1;
 }
