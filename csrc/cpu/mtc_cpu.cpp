@@ -7,7 +7,9 @@
 // Backward walks the checkpoint chunks from the last to the first: it recomputes the
 // (at most K) states of the chunk from its checkpoint, with their four tanh elements, into a
 // per-thread scratch buffer of K * 8 * TILE numbers (64 KiB for float at K = 32: it stays in
-// L2), then runs the adjoint backwards through them without evaluating tanh again.
+// L2), then runs the adjoint backwards through them without evaluating tanh again, four
+// steps per pass over the tile (adjoint_pass). Rows of x, y, gx and gy are prefetched a few
+// steps ahead (prefetch_row): a tile's consecutive time rows are a B*N row apart.
 // Parameter gradients are accumulated per (b, n) over time, then summed over b in a fixed
 // order: no atomics, so repeated runs are bitwise identical.
 //
