@@ -102,6 +102,10 @@ def _ddp_worker(rank, world, port, inp, target, out_dir):
         loss.backward()  # DDP averages the gradients over the two ranks
         if rank == 0:
             torch.save([p.grad for p in model.module.parameters()], os.path.join(out_dir, "grads.pt"))
+        # Both ranks done before either tears gloo down: a rank that destroys the group while
+        # the other still holds its connections can abort in gloo's threads (seen once in CI:
+        # "terminate called without an active exception").
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
