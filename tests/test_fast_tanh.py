@@ -21,3 +21,19 @@ def test_fast_tanh_max_ulp(tmp_path):
     max_ulp = float(lines["max_ulp"].split()[0])
     assert lines["special"] == "ok"
     assert max_ulp <= 2.6, out
+
+
+def test_expm1_coefficients_are_the_fitted_ones():
+    """The polynomial in fast_tanh.h is what scripts/fit_expm1_poly.py prints (no hand edits)."""
+    pytest.importorskip("mpmath")
+    import re
+    import sys
+
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "fit_expm1_poly.py")],
+                         check=True, capture_output=True, text=True).stdout
+    fitted = re.findall(r"^Q\d = (\S+)$", out, flags=re.M)
+    with open(os.path.join(ROOT, "csrc", "cpu", "fast_tanh.h")) as f:
+        header = f.read()
+    assert len(fitted) == 5
+    for c in fitted:
+        assert c in header, f"{c} from the fit is not in fast_tanh.h"
