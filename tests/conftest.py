@@ -68,10 +68,16 @@ def run_with_grads(fn, x, p, s0, gy, gs):
     return y.detach(), sT.detach(), gx, gp, gs0
 
 
-def assert_close(actual, expected, rtol, name=""):
+def rel_err(actual, expected) -> float:
+    """Largest |actual - expected| relative to the largest |expected| (in float64)."""
     scale = expected.detach().abs().max().clamp_min(1e-30).to(torch.float64)
-    err = (actual.detach().to(torch.float64) - expected.detach().to(torch.float64)).abs().max() / scale
-    assert err <= rtol, f"{name}: max error {float(err):.3e} (relative to max |expected| = {float(scale):.3e}) > {rtol:.1e}"
+    return float((actual.detach().to(torch.float64) - expected.detach().to(torch.float64)).abs().max() / scale)
+
+
+def assert_close(actual, expected, rtol, name=""):
+    err = rel_err(actual, expected)
+    assert err <= rtol, (f"{name}: max error {err:.3e} (relative to max |expected| = "
+                         f"{float(expected.detach().abs().max()):.3e}) > {rtol:.1e}")
 
 
 @pytest.fixture(params=FUSED_ON_CPU or [pytest.param(None, marks=pytest.mark.skip(reason="no fused CPU backend built"))])

@@ -58,8 +58,8 @@ template <> struct Tile<double> { static constexpr int64_t size = 32; };
 // Software prefetch of a tile's slice of a time row a few steps ahead. Consecutive time
 // rows of a tile are a whole [B*N] row apart (a new page every step at the sizes that
 // matter), which the hardware prefetchers do not follow; at long T the rows come from
-// DRAM and nothing else hides that latency (measured: forward 1.7x faster at T=100,000,
-// B*N=1,024 with it). A prefetch never faults; the callers stay inside the arrays anyway.
+// DRAM and nothing else hides that latency (try `python bench/profile_long.py`, whose
+// rows come from DRAM). A prefetch never faults; the callers stay inside the arrays anyway.
 constexpr int64_t kPrefetchSteps = 4;
 
 template <bool kWrite, typename S>
@@ -170,8 +170,8 @@ MTC_HD void forward_tile(const S* x, int64_t sxt, int64_t sxb, const S* params,
 // ---------------------------------------------------------------- adjoint passes
 // The adjoint runs kStepsPerPass steps per pass over a tile: each neuron's gradient state
 // and 14 parameter-gradient sums are loaded and stored once per pass, not once per step
-// (these loads and stores, more than the arithmetic, bound the adjoint: one step per pass
-// made the whole backward ~1.3x slower). Lane for lane the operations and their order are
+// (these loads and stores, more than the arithmetic, bound the adjoint at one step per
+// pass). Lane for lane the operations and their order are
 // those of one step at a time, so results do not depend on it.
 constexpr int kStepsPerPass = 4;
 
