@@ -16,7 +16,7 @@
 // of 2.6 ulp. Maximum error over every
 // finite float32, measured exhaustively against double tanh with
 // csrc/cpu/fast_tanh_check.cpp: 2.566 ulp (at x = 0.0620, where the rounding of e + 2
-// and of the division add up; above |x| = 0.35 it is at most 1.5 ulp);
+// and of the division add up);
 // tests/test_fast_tanh.py re-checks a strided sample on every run and fails above 2.6 ulp.
 // The polynomial uses fused multiply-adds (fmadd below), about half the instructions of
 // separate multiplies and adds; the rest of the kernel keeps FMA contraction off.
