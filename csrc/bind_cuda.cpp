@@ -35,7 +35,13 @@ void backward(int dtype, int device, std::uintptr_t stream, std::uintptr_t x, in
 
 }  // namespace
 
-PYBIND11_MODULE(_cuda, m) {
+// The module's name: _cuda, or _cuda_emu for the host-emulation build of the same kernels
+// (csrc/cuda/launch.h; built by cuda_build.build_host_emulation for the tests).
+#ifndef MTC_CUDA_MODULE
+#define MTC_CUDA_MODULE _cuda
+#endif
+
+PYBIND11_MODULE(MTC_CUDA_MODULE, m) {
   m.doc() = "mtc-kernels fused CUDA kernels (raw-pointer interface; use mtc_kernels.mtc_scan)";
   m.attr("F32") = int(mtc::cuda::F32);
   m.attr("F64") = int(mtc::cuda::F64);

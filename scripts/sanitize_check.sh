@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Memory safety of the compiled CPU kernels: build mtc_kernels._cpu with AddressSanitizer
-# and UndefinedBehaviorSanitizer into a scratch copy of the package, then run the kernel
-# tests against it (the fused-vs-reference, property-based and large-index tests).
+# Memory safety of the compiled kernels: build mtc_kernels._cpu, and the host emulation of
+# the CUDA kernels (tests/cuda_emulation.py, where the CUDA headers are), with
+# AddressSanitizer and UndefinedBehaviorSanitizer into a scratch copy of the package, then
+# run the kernel tests against them (the fused-vs-reference, property-based and large-index
+# tests).
 #
 #   bash scripts/sanitize_check.sh [SCRATCH_DIR]
 #
@@ -13,7 +15,7 @@ cd "$(dirname "$0")/.."
 SCRATCH=${1:-$(mktemp -d)}
 CXX=${CXX:-c++}
 mkdir -p "$SCRATCH"
-cp -r mtc_kernels python_ref tests "$SCRATCH"/
+cp -r mtc_kernels python_ref tests csrc cuda_build.py "$SCRATCH"/
 rm -f "$SCRATCH"/mtc_kernels/_cpu*.so "$SCRATCH"/mtc_kernels/_cuda*.so
 SUFFIX=$(python -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
 OMP=$($CXX -fopenmp -x c++ -E /dev/null >/dev/null 2>&1 && echo -fopenmp || true)
@@ -23,6 +25,15 @@ $CXX -std=c++17 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno
     -ffp-contract=off -fno-math-errno -fno-trapping-math $OMP -shared -fPIC \
     $(python -m pybind11 --includes) -Icsrc csrc/bind_cpu.cpp csrc/cpu/mtc_cpu.cpp \
     -o "$SCRATCH/mtc_kernels/_cpu$SUFFIX"
+# The CUDA kernels' host emulation, same sanitizers (tests/cuda_emulation.py finds this build
+# by its flags; built here, before the sanitizer runtimes are preloaded).
+export MTC_CUDA_EMU_FLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
+# (Without importing mtc_kernels: its sanitized _cpu module needs the preloaded runtimes.)
+EMU=$(cd "$SCRATCH" && python -c "
+import os, shlex, cuda_build
+flags = shlex.split(os.environ['MTC_CUDA_EMU_FLAGS'])
+print(cuda_build.build_host_emulation('.', 'build/cuda_emu', flags) if cuda_build.cuda_include_dir() else '')")
+echo "CUDA kernels' host emulation: ${EMU:-not built (no CUDA headers)}"
 ASAN_LIB=$($CXX -print-file-name=libasan.so)
 UBSAN_LIB=$($CXX -print-file-name=libubsan.so)
 cd "$SCRATCH"
@@ -52,6 +63,25 @@ then
 fi
 grep -q "heap-buffer-overflow" "$SCRATCH/selftest.txt" || { cat "$SCRATCH/selftest.txt"; exit 1; }
 echo "self-test: the deliberate overflow was reported"
+if [ -n "$EMU" ]; then  # the same self-test for the emulated CUDA forward
+    if ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=0 LD_PRELOAD="$ASAN_LIB $UBSAN_LIB" \
+        EMU="$EMU" python - 2>"$SCRATCH/selftest_emu.txt" <<'PY'
+import ctypes, importlib.util, os, torch, mtc_kernels as M
+spec = importlib.util.spec_from_file_location("_cuda_emu", os.environ["EMU"])
+lib = importlib.util.module_from_spec(spec); spec.loader.exec_module(lib)
+T, B, N = 4, 1, 256
+p, s0 = M.preset_params("bursting", N), torch.zeros(4, B, N)
+x, y = ctypes.create_string_buffer(4 * T * B * N), ctypes.create_string_buffer(4 * (T - 1) * B * N)
+sT, ck = torch.empty(4, B, N), torch.empty(1, 4, B, N)
+lib.forward(lib.F32, 0, 0, ctypes.addressof(x), B * N, N, p.data_ptr(), s0.data_ptr(), ctypes.addressof(y),
+            sT.data_ptr(), ck.data_ptr(), T, B, N, T)
+PY
+    then
+        echo "sanitizer self-test FAILED (CUDA emulation): an out-of-bounds write went unreported"; exit 1
+    fi
+    grep -q "heap-buffer-overflow" "$SCRATCH/selftest_emu.txt" || { cat "$SCRATCH/selftest_emu.txt"; exit 1; }
+    echo "self-test: the deliberate overflow in the emulated CUDA forward was reported"
+fi
 LD_PRELOAD="$ASAN_LIB $UBSAN_LIB" python -m pytest -q -p no:cacheprovider -k "not triton" \
     tests/test_fused_vs_reference.py tests/test_properties.py tests/test_large_index.py tests/test_validation.py
 echo "sanitizers: no errors"

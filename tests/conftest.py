@@ -35,6 +35,10 @@ import torch
 import mtc_kernels as M
 import python_ref as R
 
+import cuda_emulation
+
+#: Why the CUDA kernels' host emulation ("cuda-emu") is not registered (None when it is).
+CUDA_EMU_REASON = cuda_emulation.register()
 FUSED_ON_CPU = [b for b in M.available_backends("cpu") if b != "reference"]
 #: Why the Triton backend is not among them here (None when it is).
 TRITON_ON_CPU_REASON = M.backends.get("triton").unavailable_reason(torch.device("cpu"))

@@ -60,3 +60,35 @@ def test_cuda_backend_says_how_to_get_it():
     if not torch.cuda.is_available():
         reason = M.backends.get("cuda").unavailable_reason(torch.device("cuda"))
         assert reason and ("not built" in reason or "no CUDA device" in reason)
+
+
+def test_host_emulation_of_the_cuda_kernels_is_built_where_the_toolkit_is():
+    """tests/cuda_emulation.py: with the CUDA headers here, the CUDA kernels are also run on the
+    CPU (backend "cuda-emu") by every fused-backend test; a build failure fails here."""
+    from conftest import CUDA_EMU_REASON, FUSED_ON_CPU
+    if cuda_build.cuda_include_dir() is None:
+        pytest.skip(f"not built: {CUDA_EMU_REASON}")
+    assert CUDA_EMU_REASON is None, CUDA_EMU_REASON
+    assert "cuda-emu" in FUSED_ON_CPU
+
+
+def _emulated_lib():
+    from conftest import CUDA_EMU_REASON
+    if CUDA_EMU_REASON:
+        pytest.skip(CUDA_EMU_REASON)
+    return M.backends.get("cuda-emu")._lib
+
+
+def test_emulated_launch_errors_are_reported_as_cuda_reports_them():
+    """A launch CUDA refuses (zero blocks) and a device that does not exist come back as the
+    runtime's error text (the check() path of csrc/cuda/mtc_cuda.cu)."""
+    lib = _emulated_lib()
+    x, p, s0 = torch.zeros(1, 1, 1), M.make_params(1), torch.zeros(4, 1, 1)
+    y, sT, ck = torch.empty(1, 1, 1), torch.empty(4, 1, 1), torch.empty(1, 4, 1, 1)
+    args = (x.data_ptr(), 1, 1, p.data_ptr(), s0.data_ptr(), y.data_ptr(), sT.data_ptr(), ck.data_ptr())
+    with pytest.raises(RuntimeError, match="forward launch: invalid configuration argument"):
+        lib.forward(lib.F32, 0, 0, *args, 1, 0, 1, 1)  # B = 0: zero blocks
+    with pytest.raises(RuntimeError, match="cudaSetDevice: invalid device ordinal"):
+        lib.forward(lib.F32, 1, 0, *args, 1, 1, 1, 1)
+    lib.forward(lib.F32, 0, 0, *args, 1, 1, 1, 1)  # the sticky error was cleared
+    assert torch.isfinite(y).all()

@@ -160,6 +160,17 @@ def test_T_zero(fused_backend):
     assert torch.equal(g, gs)
 
 
+@pytest.mark.parametrize("B,N", [(0, 3), (2, 0)])
+def test_empty_batch_or_no_neurons(fused_backend, B, N):
+    """Nothing to compute: shapes as the reference gives them, no kernel launched (a CUDA
+    launch of zero blocks is an error)."""
+    x, p, s0, gy, gs = make_case(5, B, N, torch.float64)
+    got = run_with_grads(lambda a, b, c: M.mtc_scan(a, b, c, backend=fused_backend, checkpoint_every=2), x, p, s0, gy, gs)
+    ref = run_with_grads(R.mtc_scan_ref, x, p, s0, gy, gs)
+    for a, b in zip(got, ref):
+        assert a.shape == b.shape and a.dtype == b.dtype and torch.equal(a, b)
+
+
 def test_autograd_function_matches_custom_op(fused_backend):
     x, p, s0, gy, gs = make_case(13, 2, 6, torch.float64, seed=8)
     a = run_with_grads(lambda x, p, s: M.MTCScanFunction.apply(x, p, s, 4, fused_backend), x, p, s0, gy, gs)

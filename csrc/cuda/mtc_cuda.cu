@@ -11,12 +11,13 @@
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
-#include <cuda_runtime.h>
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
 #include "../mtc_step.h"
+#include "launch.h"  // MTC_LAUNCH: a CUDA launch under nvcc, a CPU loop in the host emulation
 
 namespace mtc {
 namespace cuda {
@@ -141,7 +142,7 @@ template <typename X, typename S>
 void forward_t(cudaStream_t st, const void* x, int64_t sxt, int64_t sxb, const void* params,
                const void* state0, void* y, void* state_T, void* ckpt, int64_t T, int64_t B,
                int64_t N, int64_t K) {
-  forward_kernel<X, S><<<blocks_for(B * N), kThreads, 0, st>>>(
+  MTC_LAUNCH((forward_kernel<X, S>), blocks_for(B * N), kThreads, st)(
       static_cast<const X*>(x), sxt, sxb, static_cast<const S*>(params), static_cast<const S*>(state0),
       static_cast<X*>(y), static_cast<S*>(state_T), static_cast<S*>(ckpt), T, B, N, K);
   check(cudaGetLastError(), "forward launch");
@@ -153,7 +154,7 @@ void backward_t(cudaStream_t st, const void* x, int64_t sxt, int64_t sxb, const 
                 const void* gstate_T, void* gx, void* partial, void* gparams, void* gstate0,
                 void* scratch, int64_t T, int64_t B, int64_t N, int64_t K) {
   auto launch = [&](auto kernel) {
-    kernel<<<blocks_for(B * N), kThreads, 0, st>>>(
+    MTC_LAUNCH(kernel, blocks_for(B * N), kThreads, st)(
         static_cast<const X*>(x), sxt, sxb, static_cast<const S*>(params), static_cast<const S*>(ckpt),
         static_cast<const X*>(gy), sgt, sgb, static_cast<const S*>(gstate_T), static_cast<X*>(gx),
         static_cast<S*>(partial), static_cast<S*>(gstate0), static_cast<S*>(scratch), T, B, N, K);
@@ -162,7 +163,7 @@ void backward_t(cudaStream_t st, const void* x, int64_t sxt, int64_t sxb, const 
   else if (gy_mode == 1) launch(backward_kernel<X, S, 1>);
   else launch(backward_kernel<X, S, 2>);
   check(cudaGetLastError(), "backward launch");
-  reduce_batch_kernel<S><<<blocks_for(NUM_PARAMS * N), kThreads, 0, st>>>(
+  MTC_LAUNCH(reduce_batch_kernel<S>, blocks_for(NUM_PARAMS * N), kThreads, st)(
       static_cast<const S*>(partial), static_cast<S*>(gparams), B, N);
   check(cudaGetLastError(), "batch-reduction launch");
 }

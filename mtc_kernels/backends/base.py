@@ -51,21 +51,22 @@ class FusedBackend(Backend):
         y, state_T = scan_op(xk, p, s0, K, self.name)
         return (y if y.dtype == x.dtype else y.to(x.dtype)), state_T
 
-    # Kernel entry points (called by mtc_kernels.ops; no autograd here). T = 0 is answered
-    # here; subclasses implement _forward/_backward for T >= 1.
+    # Kernel entry points (called by mtc_kernels.ops; no autograd here). Empty problems
+    # (T = 0, B = 0 or N = 0) are answered here, without a kernel (a CUDA launch of zero
+    # blocks is an error); subclasses implement _forward/_backward for T, B, N >= 1.
     def forward(self, x, params, state0, K):
         """-> ``(y [T,B,N] in x.dtype, state_T [4,B,N], ckpt [ceil(T/K),4,B,N])``."""
         T, B, N = x.shape
-        if T == 0:
-            return x.new_empty((0, B, N)), state0.clone(), state0.new_empty((0, 4, B, N))
+        if T * B * N == 0:
+            return x.new_zeros((T, B, N)), state0.clone(), state0.new_zeros((-(-T // K), 4, B, N))
         return self._forward(x, params, state0, K)
 
     def backward(self, x, params, ckpt, gy, gstate_T, K):
         """``gy``/``gstate_T`` may be None. -> ``(gx in x.dtype, gparams [14,N], gstate0 [4,B,N])``."""
         T, B, N = x.shape
-        if T == 0:
+        if T * B * N == 0:
             gstate0 = params.new_zeros((4, B, N)) if gstate_T is None else gstate_T.to(params.dtype).clone()
-            return x.new_empty((0, B, N)), params.new_zeros(params.shape), gstate0
+            return x.new_zeros((T, B, N)), params.new_zeros(params.shape), gstate0
         return self._backward(x, params, ckpt, gy, gstate_T, K)
 
     def _forward(self, x, params, state0, K):
