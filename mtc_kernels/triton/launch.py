@@ -3,7 +3,8 @@
 Under ``TRITON_INTERPRET=1`` (read when this module is imported, as Triton does) the kernels
 run on CPU tensors through Triton's interpreter, with a single configuration; on a GPU the
 block size and warp count are autotuned per ``(B*N, K)`` (and gradient mode): the first
-call at a new size benchmarks the configurations, so warm up before capturing a CUDA graph.
+call at a new size benchmarks the configurations, so warm up before capturing a CUDA graph
+(or set ``MTC_TRITON_AUTOTUNE=0`` for one fixed configuration).
 """
 from __future__ import annotations
 
@@ -19,9 +20,16 @@ from .scan import mtc_backward_kernel, mtc_forward_kernel
 INTERPRET = os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 
+#: ``MTC_TRITON_AUTOTUNE=0``: one configuration instead of autotuning (each configuration is a
+#: separate compilation; bench/gpu_check.sh runs the correctness tests this way).
+AUTOTUNE = os.environ.get("MTC_TRITON_AUTOTUNE", "1") != "0"
+
+
 def _configs():
     if INTERPRET:  # the interpreter runs one program at a time and cannot autotune
         return [triton.Config({"BLOCK": 32}, num_warps=1)]
+    if not AUTOTUNE:
+        return [triton.Config({"BLOCK": 128}, num_warps=4)]
     # One thread per neuron or a few: the time loop is serial, so parallelism is B*N.
     return [triton.Config({"BLOCK": b}, num_warps=w)
             for b, w in ((64, 2), (128, 4), (256, 4), (256, 8), (512, 4), (512, 8))]

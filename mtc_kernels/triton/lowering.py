@@ -30,8 +30,9 @@ def _signature(kernel, ptr_types, ints, constexprs):
     return sig
 
 
-def compile_kernels(arch: int, block: int = 128, num_warps: int = 4):
-    """Compile every kernel variant for ``sm_<arch>``; returns ``{name: cubin bytes}``."""
+def compile_kernels(arch: int, block: int = 128, num_warps: int = 4, only=None):
+    """Compile every kernel variant (or the one named ``only``, e.g. ``"forward[fp32]"``) for
+    ``sm_<arch>``; returns ``{name: cubin bytes}``."""
     import triton
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
@@ -46,15 +47,19 @@ def compile_kernels(arch: int, block: int = 128, num_warps: int = 4):
         fwd_ptrs = {**ptr(("x_ptr", "y_ptr"), xd), **ptr(("p_ptr", "s0_ptr", "sT_ptr", "ck_ptr"), sd)}
         cons = {"BLOCK": block, "INTERPRET": False}
         sig = _signature(mtc_forward_kernel, fwd_ptrs, _INTS + ("sxt", "sxb"), cons)
-        k = triton.compile(ASTSource(mtc_forward_kernel, sig, constexprs=cons), target=target, options=opts)
-        out[f"forward[{xd}]"] = k.asm["cubin"]
+        if only in (None, f"forward[{xd}]"):
+            k = triton.compile(ASTSource(mtc_forward_kernel, sig, constexprs=cons), target=target, options=opts)
+            out[f"forward[{xd}]"] = k.asm["cubin"]
         for gy, has_gst in ((0, True), (1, True), (2, False)):
+            name = f"backward[{xd},gy={gy},gstate_T={has_gst}]"
+            if only not in (None, name):
+                continue
             bwd_ptrs = {**ptr(("x_ptr", "gy_ptr", "gx_ptr"), xd),
                         **ptr(("p_ptr", "ck_ptr", "gsT_ptr", "part_ptr", "gs0_ptr", "scr_ptr"), sd)}
             cons = {"BLOCK": block, "INTERPRET": False, "GY": gy, "HAS_GST": has_gst}
             sig = _signature(mtc_backward_kernel, bwd_ptrs, _INTS + ("sxt", "sxb", "sgt", "sgb"), cons)
             k = triton.compile(ASTSource(mtc_backward_kernel, sig, constexprs=cons), target=target, options=opts)
-            out[f"backward[{xd},gy={gy},gstate_T={has_gst}]"] = k.asm["cubin"]
+            out[name] = k.asm["cubin"]
     return out
 
 

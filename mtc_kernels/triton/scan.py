@@ -54,9 +54,11 @@ def _store_state(ptr, bn, o, m, v, f, s, u):
     tl.store(ptr + 3 * bn + o, u, mask=m)
 
 
-# Strides and sizes that may equal 1 are not specialised (Triton would turn them into
-# constants, which have no .to()); their products are formed in int64.
-_NO_SPEC = ["sxt", "sxb", "sgt", "sgb", "BN"]
+# No integer argument is specialised: strides and sizes that may equal 1 would become
+# constants (which have no .to(); their products are formed in int64), and specialising the
+# others on divisibility by 16 would compile a new variant for every sequence length and
+# layer width without making a loop-carried scan any faster.
+_NO_SPEC = ["sxt", "sxb", "sgt", "sgb", "BN", "T", "C", "K", "N"]
 
 
 @triton.jit(do_not_specialize=_NO_SPEC)
