@@ -130,7 +130,7 @@ def triton_forward_sass(arch: int, block: int, num_warps: int) -> str:
     code = ("import sys, os\n"
             "from mtc_kernels.triton.lowering import compile_kernels\n"
             f"k = compile_kernels({arch}, block={block}, num_warps={num_warps}, only='forward[fp32]')\n"
-            "sys.stdout.buffer.write(k['forward[fp32]'])\n")
+            "sys.stdout.buffer.write(k['forward[fp32]'].asm['cubin'])\n")
     cubin = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True).stdout
     return sass_of_cubin(cubin)
 

@@ -17,9 +17,23 @@ def test_kernels_compile_for_sm80_and_sm90():
                          env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-4000:]
     lines = [line for line in out.stdout.splitlines() if "cubin" in line]
-    # 4 dtypes x (1 forward + 3 backward variants) x 2 architectures, each a non-empty cubin.
+    # 4 dtypes x (1 forward + 3 backward variants) x 2 architectures, each a non-empty cubin
+    # whose pointer offsets are all 64-bit.
     assert len(lines) == 32, out.stdout
     assert all(int(line.split("cubin ")[1].split()[0]) > 0 for line in lines)
+    assert all(line.endswith("every pointer offset 64-bit") for line in lines), out.stdout
+
+
+def test_narrow_offsets_are_found():
+    from mtc_kernels.triton.lowering import narrow_offsets
+    ttir = """
+    %1 = tt.addptr %p_ptr, %N : !tt.ptr<f32>, i32 loc(#loc1)
+    %2 = tt.addptr %0, %o : tensor<128x!tt.ptr<f32>>, tensor<128xi64> loc(#loc2)
+    %3 = tt.addptr %0, %o : tensor<128x!tt.ptr<f32>>, tensor<128xi32> loc(#loc3)
+    %4 = tt.addptr %y_ptr, %5 : !tt.ptr<bf16>, i64
+    %6 = tt.load %2 : tensor<128x!tt.ptr<f32>>
+    """
+    assert [line.split(" =")[0] for line in narrow_offsets(ttir)] == ["%1", "%3"]
 
 
 def test_triton_kernels_run_under_the_interpreter_here():

@@ -1,6 +1,9 @@
 """Compile the Triton kernels for real GPUs without one: ``triton.compile`` with a CUDA
 target lowers them through TTIR, TTGIR, LLVM IR and PTX to a cubin (with the ``ptxas``
-Triton ships), which catches what only the interpreter accepts.
+Triton ships), which catches what only the interpreter accepts. It also checks, in the
+TTIR, that every pointer offset is 64-bit (``tt.addptr`` with an i64 offset): T*B*N passes
+2^31 at sizes users run (T=4096, B*N=2^20), and the interpreter, whose offsets are numpy's
+int64 whatever the kernel says, cannot catch a 32-bit one.
 
     python -m mtc_kernels.triton.lowering [--arch 80 90]
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 _INTS = ("T", "C", "K", "N", "BN")
@@ -30,9 +34,20 @@ def _signature(kernel, ptr_types, ints, constexprs):
     return sig
 
 
+def narrow_offsets(ttir: str):
+    """The ``tt.addptr`` lines of a TTIR listing whose offset is narrower than 64 bits."""
+    out = []
+    for line in ttir.splitlines():
+        if "tt.addptr" in line:
+            m = re.search(r",\s*(?:tensor<(?:\d+x)+)?i(\d+)>?\s*(?:loc\(.*)?$", line.strip())
+            if m is None or int(m.group(1)) < 64:
+                out.append(line.strip())
+    return out
+
+
 def compile_kernels(arch: int, block: int = 128, num_warps: int = 4, only=None):
     """Compile every kernel variant (or the one named ``only``, e.g. ``"forward[fp32]"``) for
-    ``sm_<arch>``; returns ``{name: cubin bytes}``."""
+    ``sm_<arch>``; returns ``{name: compiled kernel}`` (``.asm["cubin"]``, ``.asm["ttir"]``, ...)."""
     import triton
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
@@ -49,7 +64,7 @@ def compile_kernels(arch: int, block: int = 128, num_warps: int = 4, only=None):
         sig = _signature(mtc_forward_kernel, fwd_ptrs, _INTS + ("sxt", "sxb"), cons)
         if only in (None, f"forward[{xd}]"):
             k = triton.compile(ASTSource(mtc_forward_kernel, sig, constexprs=cons), target=target, options=opts)
-            out[f"forward[{xd}]"] = k.asm["cubin"]
+            out[f"forward[{xd}]"] = k
         for gy, has_gst in ((0, True), (1, True), (2, False)):
             name = f"backward[{xd},gy={gy},gstate_T={has_gst}]"
             if only not in (None, name):
@@ -59,7 +74,7 @@ def compile_kernels(arch: int, block: int = 128, num_warps: int = 4, only=None):
             cons = {"BLOCK": block, "INTERPRET": False, "GY": gy, "HAS_GST": has_gst}
             sig = _signature(mtc_backward_kernel, bwd_ptrs, _INTS + ("sxt", "sxb", "sgt", "sgb"), cons)
             k = triton.compile(ASTSource(mtc_backward_kernel, sig, constexprs=cons), target=target, options=opts)
-            out[name] = k.asm["cubin"]
+            out[name] = k
     return out
 
 
@@ -69,9 +84,17 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if os.environ.get("TRITON_INTERPRET", "0") == "1":
         sys.exit("unset TRITON_INTERPRET: interpreted kernels cannot be compiled")
+    narrow = 0
     for arch in args.arch:
-        for name, cubin in compile_kernels(arch).items():
-            print(f"sm_{arch} {name}: cubin {len(cubin)} bytes")
+        for name, k in compile_kernels(arch).items():
+            bad = narrow_offsets(k.asm["ttir"])
+            narrow += len(bad)
+            print(f"sm_{arch} {name}: cubin {len(k.asm['cubin'])} bytes, "
+                  + ("every pointer offset 64-bit" if not bad else f"{len(bad)} NARROW pointer offsets:"))
+            for line in bad:
+                print("    " + line)
+    if narrow:
+        sys.exit(f"{narrow} pointer offsets narrower than 64 bits")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@ K steps in forward; backward recomputes each chunk from its checkpoint into a sc
 then runs the adjoint backwards through it).
 
 Each program owns ``BLOCK`` consecutive neurons of the flattened ``B*N`` and loops over time
-inside; ``T`` is a runtime argument (one compilation for every sequence length). Offsets
-are 64-bit. Inputs are read in their own dtype (float16/bfloat16/float32/float64) and
+inside; ``T`` is a runtime argument (one compilation for every sequence length). Every
+pointer offset is 64-bit (``mtc_kernels.triton.lowering`` checks it in the compiled IR). Inputs are read in their own dtype (float16/bfloat16/float32/float64) and
 computed in the dtype of ``params`` (float32, or float64 for float64 inputs).
 
 Layouts (elements): ``x``, ``gy`` ``[T, B, N]`` with any T and B strides, neurons
@@ -70,7 +70,7 @@ def mtc_forward_kernel(x_ptr, sxt, sxb, p_ptr, s0_ptr, y_ptr, sT_ptr, ck_ptr,
     b = o // N
     bn = BN.to(tl.int64)
     a_f, d_f, a_sp, d_sp, a_sn, d_sn, a_us, d_us, beta_m, beta_f, beta_s, beta_us, v_th, v_sat = \
-        _load_params(p_ptr, N, n, m)
+        _load_params(p_ptr, N.to(tl.int64), n, m)
     v, f, s, u = _load_state(s0_ptr, bn, o, m)
     x_row = x_ptr + b * sxb.to(tl.int64) + n
     sxt64 = sxt.to(tl.int64)
@@ -98,7 +98,7 @@ def mtc_backward_kernel(x_ptr, sxt, sxb, p_ptr, ck_ptr, gy_ptr, sgt, sgb, gsT_pt
     b = o // N
     bn = BN.to(tl.int64)
     a_f, d_f, a_sp, d_sp, a_sn, d_sn, a_us, d_us, beta_m, beta_f, beta_s, beta_us, v_th, v_sat = \
-        _load_params(p_ptr, N, n, m)
+        _load_params(p_ptr, N.to(tl.int64), n, m)
     zero = tl.zeros((BLOCK,), dtype=a_f.dtype)
     if HAS_GST:
         gv, gf, gs, gu = _load_state(gsT_ptr, bn, o, m)
