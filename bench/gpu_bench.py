@@ -8,7 +8,8 @@
 * forward+backward at a smaller size for the fused backends, the eager reference and the
   reference's single step under torch.compile looped in Python.
 A backend is first checked against the reference on a small float64 case; one that
-disagrees gets no speed reported.
+disagrees gets no speed reported. The JSON is rewritten after each measurement, so a run cut
+short by a timeout still leaves what it measured.
 """
 from __future__ import annotations
 
@@ -62,6 +63,13 @@ def main(argv=None):
     res = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "commit": commit,
            "copy_bandwidth_Bps": copy_bandwidth(), "backends": {}}
     B, N = 16, a.BN // 16
+    res["sizes"] = {"fwd": [a.T, B, N], "fwd_bwd": [a.fb_T, 16, a.fb_BN // 16]}
+
+    def save():
+        with open(a.json, "w") as f:
+            json.dump(res, f, indent=2)
+
+    save()
     x, p, s0 = make(a.T, B, N)
     fb = make(a.fb_T, 16, a.fb_BN // 16)
     xg, pg = fb[0].clone().requires_grad_(), fb[1].clone().requires_grad_()
@@ -82,8 +90,11 @@ def main(argv=None):
                 t = cuda_time(lambda: M.mtc_scan(x, p, s0, backend=be))
             r.update(fwd_s=t, fwd_bytes_per_s=2 * x.numel() * 4 / t)
             r["fwd_fraction_of_copy_bw"] = r["fwd_bytes_per_s"] / res["copy_bandwidth_Bps"]
+            res["backends"][be] = r
+            save()
             r["fwd_bwd_s"] = cuda_time(lambda: run_fb(be), 3)
         res["backends"][be] = r
+        save()
 
     def ref_fb():
         y, sT = R.mtc_scan_ref(xg, pg, fb[2])
@@ -95,15 +106,18 @@ def main(argv=None):
         y, sT = comp_scan(xg, pg, fb[2])
         (y.sum() + sT.sum()).backward()
 
+    def speedups():
+        for r in res["backends"].values():
+            for key, base in (("speedup_fwd_bwd_vs_eager", "ref_fwd_bwd_s"),
+                              ("speedup_fwd_bwd_vs_compiled_step", "compiled_step_fwd_bwd_s")):
+                if "fwd_bwd_s" in r and base in res:
+                    r[key] = res[base] / r["fwd_bwd_s"]
+        save()
+
     res["ref_fwd_bwd_s"] = cuda_time(ref_fb, 1)
+    speedups()
     res["compiled_step_fwd_bwd_s"] = cuda_time(comp_fb, 1)
-    for be, r in res["backends"].items():
-        if "fwd_bwd_s" in r:
-            r["speedup_fwd_bwd_vs_eager"] = res["ref_fwd_bwd_s"] / r["fwd_bwd_s"]
-            r["speedup_fwd_bwd_vs_compiled_step"] = res["compiled_step_fwd_bwd_s"] / r["fwd_bwd_s"]
-    res["sizes"] = {"fwd": [a.T, B, N], "fwd_bwd": [a.fb_T, 16, a.fb_BN // 16]}
-    with open(a.json, "w") as f:
-        json.dump(res, f, indent=2)
+    speedups()
     print(json.dumps(res, indent=2))
 
 
