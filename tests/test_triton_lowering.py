@@ -18,10 +18,11 @@ def test_kernels_compile_for_sm80_and_sm90():
     assert out.returncode == 0, out.stderr[-4000:]
     lines = [line for line in out.stdout.splitlines() if "cubin" in line]
     # 4 dtypes x (1 forward + 3 backward variants) x 2 architectures, each a non-empty cubin
-    # whose pointer offsets are all 64-bit.
+    # whose pointer offsets are all 64-bit and whose divisions are all correctly rounded.
     assert len(lines) == 32, out.stdout
     assert all(int(line.split("cubin ")[1].split()[0]) > 0 for line in lines)
-    assert all(line.endswith("every pointer offset 64-bit") for line in lines), out.stdout
+    assert all(line.endswith("every pointer offset 64-bit, every division correctly rounded")
+               for line in lines), out.stdout
 
 
 def test_narrow_offsets_are_found():
@@ -34,6 +35,12 @@ def test_narrow_offsets_are_found():
     %6 = tt.load %2 : tensor<128x!tt.ptr<f32>>
     """
     assert [line.split(" =")[0] for line in narrow_offsets(ttir)] == ["%1", "%3"]
+
+
+def test_approximate_divisions_are_found():
+    from mtc_kernels.triton.lowering import approximate_divisions
+    ptx = "div.rn.f32 %f3, %f1, %f2;\n div.full.f32 %f4, %f1, %f2;\n div.rn.f64 %fd3, %fd1, %fd2;\n div.s64 %rd1, %rd2, %rd3;"
+    assert approximate_divisions(ptx) == ["div.full.f32"]
 
 
 def test_triton_kernels_run_under_the_interpreter_here():

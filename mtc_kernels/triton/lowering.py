@@ -3,7 +3,8 @@ target lowers them through TTIR, TTGIR, LLVM IR and PTX to a cubin (with the ``p
 Triton ships), which catches what only the interpreter accepts. It also checks, in the
 TTIR, that every pointer offset is 64-bit (``tt.addptr`` with an i64 offset): T*B*N passes
 2^31 at sizes users run (T=4096, B*N=2^20), and the interpreter, whose offsets are numpy's
-int64 whatever the kernel says, cannot catch a 32-bit one.
+int64 whatever the kernel says, cannot catch a 32-bit one), and, in the PTX, that every
+float division is correctly rounded (the interpreter divides with numpy).
 
     python -m mtc_kernels.triton.lowering [--arch 80 90]
 
@@ -45,6 +46,13 @@ def narrow_offsets(ttir: str):
     return out
 
 
+def approximate_divisions(ptx: str):
+    """The PTX float divisions that are not correctly rounded (``div.full``, ``div.approx``):
+    Triton's float32 ``/`` is ``div.full.f32``, so the kernels divide with ``div_rn``
+    (mtc_kernels/triton/step.py: ``div``), as C++ and torch do."""
+    return re.findall(r"\bdiv\.(?:full|approx)\.[a-z0-9.]+", ptx)
+
+
 def compile_kernels(arch: int, block: int = 128, num_warps: int = 4, only=None):
     """Compile every kernel variant (or the one named ``only``, e.g. ``"forward[fp32]"``) for
     ``sm_<arch>``; returns ``{name: compiled kernel}`` (``.asm["cubin"]``, ``.asm["ttir"]``, ...)."""
@@ -84,17 +92,19 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if os.environ.get("TRITON_INTERPRET", "0") == "1":
         sys.exit("unset TRITON_INTERPRET: interpreted kernels cannot be compiled")
-    narrow = 0
+    problems = 0
     for arch in args.arch:
         for name, k in compile_kernels(arch).items():
             bad = narrow_offsets(k.asm["ttir"])
-            narrow += len(bad)
+            approx = approximate_divisions(k.asm["ptx"])
+            problems += len(bad) + len(approx)
             print(f"sm_{arch} {name}: cubin {len(k.asm['cubin'])} bytes, "
-                  + ("every pointer offset 64-bit" if not bad else f"{len(bad)} NARROW pointer offsets:"))
-            for line in bad:
+                  + ("every pointer offset 64-bit" if not bad else f"{len(bad)} NARROW pointer offsets")
+                  + (", every division correctly rounded" if not approx else f", {len(approx)} APPROXIMATE divisions"))
+            for line in bad + approx:
                 print("    " + line)
-    if narrow:
-        sys.exit(f"{narrow} pointer offsets narrower than 64 bits")
+    if problems:
+        sys.exit(f"{problems} narrow pointer offsets or approximate divisions")
 
 
 if __name__ == "__main__":

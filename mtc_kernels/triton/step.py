@@ -28,6 +28,19 @@ def tanh(x, INTERPRET: tl.constexpr):
 
 
 @triton.jit
+def div(a, b, INTERPRET: tl.constexpr):
+    """a / b rounded to nearest, as C++ ``/`` and torch do. On a GPU Triton's ``/`` on float32
+    is ``div.full.f32`` (approximate, up to 2 ulp), so the correctly rounded ``div_rn``
+    (``div.rn.f32``; float64 ``/`` is already ``div.rn.f64``); numpy's ``/`` under the interpreter."""
+    if INTERPRET:
+        return a / b
+    elif a.dtype == tl.float32:
+        return tl.math.div_rn(a, b)
+    else:
+        return a / b
+
+
+@triton.jit
 def elements(d_f, d_sp, d_sn, d_us, f, s, u, INTERPRET: tl.constexpr):
     """The four tanh elements of a step."""
     t_f = tanh(f - d_f, INTERPRET)
@@ -46,9 +59,9 @@ def step_tape(a_f, a_sp, a_sn, a_us, beta_m, v, x, t_f, t_sp, t_sn, t_us):
 
 
 @triton.jit
-def activity(v_th, v_sat, v_new):
+def activity(v_th, v_sat, v_new, INTERPRET: tl.constexpr):
     """y = clamp((v' - v_th) / (v_sat - v_th), 0, 1); a NaN stays NaN."""
-    z = (v_new - v_th) / (v_sat - v_th)
+    z = div(v_new - v_th, v_sat - v_th, INTERPRET)
     return tl.where(z < 0.0, 0.0, tl.where(z > 1.0, 1.0, z))
 
 
@@ -61,7 +74,7 @@ def step_forward(a_f, d_f, a_sp, d_sp, a_sn, d_sn, a_us, d_us, beta_m, beta_f, b
     f_new = f + beta_f * (v_new - f)
     s_new = s + beta_s * (v_new - s)
     u_new = u + beta_us * (v_new - u)
-    return activity(v_th, v_sat, v_new), v_new, f_new, s_new, u_new
+    return activity(v_th, v_sat, v_new, INTERPRET), v_new, f_new, s_new, u_new
 
 
 @triton.jit
@@ -75,9 +88,9 @@ def step_adjoint(a_f, d_f, a_sp, d_sp, a_sn, d_sn, a_us, d_us, beta_m, beta_f, b
     t_f, t_sp, t_sn, t_us = elements(d_f, d_sp, d_sn, d_us, f, s, u, INTERPRET)
     i_ion, v_new = step_tape(a_f, a_sp, a_sn, a_us, beta_m, v, x, t_f, t_sp, t_sn, t_us)
     w = v_sat - v_th
-    z = (v_new - v_th) / w
+    z = div(v_new - v_th, w, INTERPRET)
     gz = tl.where((z >= 0.0) & (z <= 1.0), gy, 0.0)  # torch.clamp's gradient (inclusive)
-    G = gv + beta_f * gf + beta_s * gs + beta_us * gu + gz / w
+    G = gv + beta_f * gf + beta_s * gs + beta_us * gu + div(gz, w, INTERPRET)
     bG = beta_m * G
     dt_f = 1.0 - t_f * t_f
     dt_sp = 1.0 - t_sp * t_sp
@@ -87,8 +100,8 @@ def step_adjoint(a_f, d_f, a_sp, d_sp, a_sn, d_sn, a_us, d_us, beta_m, beta_f, b
     g_beta_f = gf * (v_new - f)
     g_beta_s = gs * (v_new - s)
     g_beta_us = gu * (v_new - u)
-    g_v_th = gz * (z - 1.0) / w
-    g_v_sat = -gz * z / w
+    g_v_th = div(gz * (z - 1.0), w, INTERPRET)
+    g_v_sat = div(-gz * z, w, INTERPRET)
     gf_new = (1.0 - beta_f) * gf - bG * a_f * dt_f
     gs_new = (1.0 - beta_s) * gs - bG * (a_sp * dt_sp + a_sn * dt_sn)
     gu_new = (1.0 - beta_us) * gu - bG * a_us * dt_us
