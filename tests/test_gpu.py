@@ -82,3 +82,68 @@ def test_auto_picks_a_gpu_backend(backend):
     _need(backend)
     x = torch.zeros(3, 1, 4, device="cuda")
     assert M.backends.resolve("auto", x.device).name in ("cuda", "triton")
+
+
+def _f32_case(seed=7):
+    x, p, s0, _, _ = _cuda_case(40, 2, 300, dtype=torch.float32, seed=seed)
+    return x.detach(), p.detach(), s0.detach()
+
+
+@pytest.mark.parametrize("backend", GPU_BACKENDS)
+def test_runs_on_the_current_stream(backend):
+    """The kernels run on torch's current stream: on a side stream whose input is written by
+    work queued on that stream just before (behind a GPU sleep), they read the new input."""
+    _need(backend)
+    x, p, s0 = _f32_case()
+    expected = M.mtc_scan(x, p, s0, backend=backend)
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        xs = torch.zeros_like(x)
+        torch.cuda._sleep(50_000_000)  # ~tens of ms of GPU time before the copy lands
+        xs.copy_(x)
+        got = M.mtc_scan(xs, p, s0, backend=backend, validate=False)
+    torch.cuda.current_stream().wait_stream(side)
+    torch.cuda.synchronize()
+    for a, b in zip(got, expected):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("backend", GPU_BACKENDS)
+def test_cuda_graph_capture_and_replay(backend):
+    """Captured in a CUDA graph (after a warm-up that compiles/autotunes), a replay on new
+    input values gives what an eager call gives."""
+    _need(backend)
+    x, p, s0 = _f32_case()
+    static_x = x.clone()
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm-up off the default stream, as torch asks before capture
+        M.mtc_scan(static_x, p, s0, backend=backend, validate=False)
+    torch.cuda.current_stream().wait_stream(side)
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        y, sT = M.mtc_scan(static_x, p, s0, backend=backend, validate=False)  # validate would sync
+    new_x = x * 0.9 - 0.2
+    static_x.copy_(new_x)
+    graph.replay()
+    torch.cuda.synchronize()
+    ey, esT = M.mtc_scan(new_x, p, s0, backend=backend)
+    assert torch.equal(y, ey) and torch.equal(sT, esT)
+
+
+@pytest.mark.parametrize("backend", GPU_BACKENDS)
+def test_second_gpu(backend):
+    """Inputs on cuda:1 run on cuda:1 (the device guard) and give cuda:0's results, while
+    cuda:0 stays the current device."""
+    if torch.cuda.device_count() < 2:
+        pytest.skip("needs two CUDA GPUs")
+    _need(backend)
+    x, p, s0 = _f32_case()
+    on0 = M.mtc_scan(x, p, s0, backend=backend)
+    with torch.cuda.device(0):
+        on1 = M.mtc_scan(x.to("cuda:1"), p.to("cuda:1"), s0.to("cuda:1"), backend=backend)
+        assert torch.cuda.current_device() == 0
+    for a, b in zip(on1, on0):
+        assert a.device == torch.device("cuda:1") and torch.equal(a.cpu(), b.cpu())
