@@ -92,3 +92,23 @@ def test_emulated_launch_errors_are_reported_as_cuda_reports_them():
         lib.forward(lib.F32, 1, 0, *args, 1, 1, 1, 1)
     lib.forward(lib.F32, 0, 0, *args, 1, 1, 1, 1)  # the sticky error was cleared
     assert torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("T,B,N,K", [(37, 3, 70, 5), (16, 2, 129, 16), (1, 1, 1, 4)])
+def test_emulated_cuda_kernels_equal_the_cpu_kernel_in_float64(T, B, N, K):
+    """Both compile csrc/mtc_step.h with the host compiler (FMA contraction off, the library
+    tanh in float64), so per neuron they run the same operations in the same order: y,
+    state_T and the gradients on x and state0 are bitwise equal. The parameter gradients are
+    sums over batch and time whose order each kernel may choose."""
+    _emulated_lib()
+    if "cpu" not in M.available_backends("cpu"):
+        pytest.skip("the CPU kernel is not built")
+    from conftest import make_case, run_with_grads
+    case = make_case(T, B, N, torch.float64, seed=4)
+    cpu, emu = (run_with_grads(lambda x, p, s, b=b: M.mtc_scan(x, p, s, backend=b, checkpoint_every=K), *case)
+                for b in ("cpu", "cuda-emu"))
+    for name, a, b in zip(("y", "state_T", "gx", "gparams", "gstate0"), emu, cpu):
+        if name == "gparams":
+            assert torch.allclose(a, b, rtol=1e-13, atol=1e-13 * float(b.abs().max())), name
+        else:
+            assert torch.equal(a, b), f"{name}: max difference {float((a - b).abs().max()):.3e}"
