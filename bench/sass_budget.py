@@ -1,4 +1,4 @@
-"""The instruction budget of the forward kernels' time loop, read from their compiled SASS
+"""The instruction budget of the fused kernels' time loops, read from their compiled SASS
 (nvcc / triton.compile for a CUDA target, cuobjdump): no GPU needed.
 
     python bench/sass_budget.py [--arch 90] [--sms 132] [--clock-ghz 1.98] [--copy-gbs 4000]
@@ -11,7 +11,9 @@ instruction per clock per scheduler (4 schedulers) and 16 MUFU results per clock
     neuron-steps/s <= min(SMs * 4 * 32 * clock / instructions, SMs * 16 * clock / MUFU),
 
 and moving 8 bytes per neuron-step (x read, y written, float32), that bounds the forward's
-bandwidth whatever the memory system does. The defaults are an H200 (132 SMs, 1.98 GHz boost);
+bandwidth whatever the memory system does. For the backward (gradient on every y) it counts
+its two loops per neuron-step, the recompute from a checkpoint and the adjoint, and bounds
+a forward+backward the same way. The defaults are an H200 (132 SMs, 1.98 GHz boost);
 ``--copy-gbs`` is the device-to-device copy bandwidth to compare with (bench/gpu_bench.py
 measures it on a GPU). A static count: it ignores stalls, so the real kernel is slower.
 """
@@ -68,20 +70,49 @@ def store_elements(ins: str) -> int:
     return {None: 1, "64": 2, "128": 4}[width.group(1)] if width else 0
 
 
-def main_store_loop(code):
-    """(start, end) indices of the time loop: of the innermost loops (backward branches with
-    no loop inside) whose body stores, the one storing the most elements per iteration (an
-    unrolled main loop rather than its remainder loop)."""
+def _loops(code):
+    """(start, end) indices of every loop (a backward branch) with no loop inside."""
     addr_index = {a: i for i, (a, _) in enumerate(code)}
-    loops = []  # (start, end) of every backward branch
+    loops = []
     for i, (a, ins) in enumerate(code):
         m = re.search(r"\bBRA\s+(?:!?U?P\d+,\s*)?0x([0-9a-f]+)", ins)
         if m and int(m.group(1), 16) < a and int(m.group(1), 16) in addr_index:
             loops.append((addr_index[int(m.group(1), 16)], i))
+    return [(j, i) for j, i in loops if not any(j <= j2 and i2 < i for j2, i2 in loops if (j2, i2) != (j, i))]
+
+
+def backward_budget(code):
+    """The backward's two time loops: the recompute (stores the 4 states of each step to the
+    scratch, more stores than loads) and the adjoint (stores one gx per step; loads the
+    states, x and gy). Per neuron-step each, and their sum."""
+    out = {}
+    for j, i in _loops(code):
+        body = [t for _, t in code[j:i + 1]]
+        stored = sum(store_elements(t) for t in body)
+        loads = sum(1 for t in body if re.search(r"\bLDG\b", t))
+        if not stored:
+            continue
+        kind, per_step = ("recompute", 4) if stored > loads else ("adjoint", 1)
+        steps = stored / per_step
+        row = {"instructions_per_step": len(body) / steps,
+               "mufu_per_step": sum(1 for t in body if "MUFU" in t) / steps}
+        if kind not in out or steps > out[kind]["_steps"]:  # an unrolled loop over its remainder
+            out[kind] = {**row, "_steps": steps}
+    if set(out) != {"recompute", "adjoint"}:
+        raise RuntimeError(f"expected a recompute and an adjoint loop, found {sorted(out)}")
+    for r in out.values():
+        del r["_steps"]
+    out["instructions_per_step"] = out["recompute"]["instructions_per_step"] + out["adjoint"]["instructions_per_step"]
+    out["mufu_per_step"] = out["recompute"]["mufu_per_step"] + out["adjoint"]["mufu_per_step"]
+    return out
+
+
+def main_store_loop(code):
+    """(start, end) indices of the forward's time loop: of the innermost loops that store,
+    the one storing the most elements per iteration (an unrolled main loop rather than its
+    remainder loop)."""
     best, best_key = None, None
-    for j, i in loops:
-        if any(j <= j2 and i2 < i for j2, i2 in loops if (j2, i2) != (j, i)):
-            continue  # holds another loop: not innermost
+    for j, i in _loops(code):
         stored = sum(store_elements(t) for _, t in code[j:i + 1])
         key = (-stored, i - j)
         if stored and (best_key is None or key < best_key):
@@ -125,22 +156,24 @@ def cuda_forward_sass(arch: int) -> str:
             return sass_of_cubin(f.read())
 
 
-def triton_forward_sass(arch: int, block: int, num_warps: int) -> str:
+def triton_sass(arch: int, block: int, num_warps: int, kernel: str) -> str:
+    """SASS of one Triton kernel variant (a mtc_kernels.triton.lowering name), compiled in a
+    subprocess without TRITON_INTERPRET."""
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     code = ("import sys, os\n"
             "from mtc_kernels.triton.lowering import compile_kernels\n"
-            f"k = compile_kernels({arch}, block={block}, num_warps={num_warps}, only='forward[fp32]')\n"
-            "sys.stdout.buffer.write(k['forward[fp32]'].asm['cubin'])\n")
+            f"k = compile_kernels({arch}, block={block}, num_warps={num_warps}, only={kernel!r})\n"
+            f"sys.stdout.buffer.write(k[{kernel!r}].asm['cubin'])\n")
     cubin = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True).stdout
     return sass_of_cubin(cubin)
 
 
-def budget(name_part: str, sass: str):
+def function_code(name_part: str, sass: str):
     fns = functions(sass)
     names = [n for n in fns if name_part in n]
     if len(names) != 1:
         raise RuntimeError(f"{name_part!r} matches {names}")
-    return loop_budget(fns[names[0]])
+    return fns[names[0]]
 
 
 def main(argv=None):
@@ -153,12 +186,19 @@ def main(argv=None):
     ap.add_argument("--triton-warps", type=int, default=4)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
-    rows = {"cuda forward fp32": budget("forward_kernelIffE", cuda_forward_sass(args.arch)),
-            f"triton forward fp32 (BLOCK={args.triton_block}, {args.triton_warps} warps)":
-                budget("mtc_forward_kernel", triton_forward_sass(args.arch, args.triton_block, args.triton_warps))}
+    issue_rate = args.sms * 4 * 32 * args.clock_ghz * 1e9  # thread-instructions per second
+    mufu_rate = args.sms * 16 * args.clock_ghz * 1e9
+    cuda_sass = cuda_forward_sass(args.arch)
+    tcfg = f"BLOCK={args.triton_block}, {args.triton_warps} warps"
+    tsass = lambda kernel: triton_sass(args.arch, args.triton_block, args.triton_warps, kernel)
+    rows = {"cuda forward fp32": loop_budget(function_code("forward_kernelIffE", cuda_sass)),
+            f"triton forward fp32 ({tcfg})": loop_budget(function_code("mtc_forward_kernel", tsass("forward[fp32]")))}
+    bwd = {"cuda backward fp32": backward_budget(function_code("backward_kernelIffLi1E", cuda_sass)),
+           f"triton backward fp32 ({tcfg})": backward_budget(
+               function_code("mtc_backward_kernel", tsass("backward[fp32,gy=1,gstate_T=True]")))}
     for name, r in rows.items():
-        issue = args.sms * 4 * 32 * args.clock_ghz * 1e9 / r["instructions_per_step"]
-        mufu = args.sms * 16 * args.clock_ghz * 1e9 / r["mufu_per_step"]
+        issue = issue_rate / r["instructions_per_step"]
+        mufu = mufu_rate / r["mufu_per_step"]
         r["bound_neuron_steps_per_s"] = min(issue, mufu)
         r["bound_by"] = "issue" if issue <= mufu else "MUFU"
         r["bound_gbs_fp32"] = r["bound_neuron_steps_per_s"] * 8 / 1e9
@@ -171,6 +211,16 @@ def main(argv=None):
             r["bound_fraction_of_copy"] = r["bound_gbs_fp32"] / args.copy_gbs
             line += f" = {r['bound_fraction_of_copy']:.0%} of {args.copy_gbs:.0f} GB/s copy"
         print(line)
+    for (name, b), fwd in zip(bwd.items(), rows.values()):
+        total = fwd["instructions_per_step"] + b["instructions_per_step"]
+        b["forward_plus_backward_instructions_per_step"] = total
+        b["bound_fwd_bwd_neuron_steps_per_s"] = min(
+            issue_rate / total, mufu_rate / (fwd["mufu_per_step"] + b["mufu_per_step"]))
+        print(f"{name}: {b['instructions_per_step']:.1f} instructions per neuron-step (recompute "
+              f"{b['recompute']['instructions_per_step']:.1f} + adjoint {b['adjoint']['instructions_per_step']:.1f}; "
+              f"{b['mufu_per_step']:.1f} MUFU) -> forward+backward at most "
+              f"{b['bound_fwd_bwd_neuron_steps_per_s'] / 1e9:.0f} G neuron-steps/s")
+    rows.update(bwd)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"arch": args.arch, "sms": args.sms, "clock_ghz": args.clock_ghz, "kernels": rows}, f, indent=1)

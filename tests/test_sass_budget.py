@@ -1,4 +1,4 @@
-"""bench/sass_budget.py reads the compiled forward kernels' time loop out of their SASS
+"""bench/sass_budget.py reads the compiled kernels' time loops out of their SASS
 (nvcc and Triton compile for sm_90 here without a GPU; cuobjdump from the toolkit or Triton's
 copy). The CUDA forward runs several steps per loop iteration (csrc/cuda/mtc_cuda.cu)."""
 import os
@@ -31,3 +31,11 @@ def test_budget_of_both_forward_kernels(tmp_path):
         assert 0 < r["memory_per_step"] <= 2  # x read, y written (fewer if vectorised)
         assert 0 < r["bound_fraction_of_copy"] < 2
     assert cuda["neuron_steps_per_iteration"] == 4  # kUnroll
+    for name in ("cuda backward fp32", next(k for k in rows if k.startswith("triton backward fp32"))):
+        b = rows[name]
+        # the recompute advances the state (four tanh: 8 MUFU; y is not needed, so no
+        # division); the adjoint evaluates the four tanh again and divides by w four times.
+        assert b["recompute"]["mufu_per_step"] == pytest.approx(8, abs=1)
+        assert b["adjoint"]["mufu_per_step"] == pytest.approx(12, abs=1)
+        assert b["adjoint"]["instructions_per_step"] > b["recompute"]["instructions_per_step"] > 50
+        assert 0 < b["bound_fwd_bwd_neuron_steps_per_s"] < cuda["bound_neuron_steps_per_s"]
