@@ -22,8 +22,9 @@ python -c "import torch, triton; print('torch', torch.__version__, 'triton', tri
 python -c "import pybind11" 2>/dev/null || pip install --no-index --find-links wheels pybind11
 python -c "import pytest_benchmark" 2>/dev/null || pip install --no-index --find-links wheels pytest-benchmark
 MTC_BUILD_CUDA=1 timeout 150 pip install --no-build-isolation --no-deps -e . || echo "BUILD FAILED"
-# (one Triton configuration for the correctness tests: autotuning compiles each of them)
-MTC_TRITON_AUTOTUNE=0 timeout 150 python -m pytest -q -m gpu tests/test_gpu.py -rs 2>&1 | tee "$OUT/pytest_gpu.txt"
+# (one Triton configuration for the correctness tests: autotuning compiles each of them; no
+# host emulation of the CUDA kernels, which the real ones replace here)
+MTC_TRITON_AUTOTUNE=0 MTC_CUDA_EMU=0 timeout 150 python -m pytest -q -m gpu tests/test_gpu.py -rs 2>&1 | tee "$OUT/pytest_gpu.txt"
 timeout 150 python bench/gpu_bench.py --json "$OUT/gpu_bench.json"
 # The forward kernels' static instruction budget on this GPU (its SM count and maximum SM
 # clock, the copy bandwidth just measured): the most the forward can move, for comparison.

@@ -10,7 +10,8 @@ cannot check: the GPU's own arithmetic (tanhf, float16 conversions: the host ver
 here), concurrency between threads, and speed; bench/gpu_check.sh does those on a GPU.
 
 Built once per source/flag change into build/cuda_emu/ (about 10 s). ``MTC_CUDA_EMU_FLAGS``
-adds compiler flags (scripts/sanitize_check.sh builds it with the sanitizers).
+adds compiler flags (scripts/sanitize_check.sh builds it with the sanitizers);
+``MTC_CUDA_EMU=0`` leaves it out (bench/gpu_check.sh, where the real kernels run).
 """
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ def build() -> str:
 
 def register() -> Optional[str]:
     """Build, import and register ``"cuda-emu"``; None on success, else why not."""
+    if os.environ.get("MTC_CUDA_EMU") == "0":
+        return "turned off by MTC_CUDA_EMU=0"
     if cuda_build.cuda_include_dir() is None:
         return "no CUDA toolkit headers on this machine (the emulation compiles csrc/cuda with them)"
     try:
