@@ -49,8 +49,36 @@ __device__ __forceinline__ void store_state(S* p, int64_t BN, int64_t o, const S
   p[o] = s.v; p[BN + o] = s.f; p[2 * BN + o] = s.s; p[3 * BN + o] = s.u;
 }
 
-// Steps per iteration of the forward's time loop.
+// Steps t0 .. t1-1 of one neuron from `st` (advanced in place), calling
+// `after_step(t, state before step t, y[t])` after each. kUnroll steps at a time: their x
+// loads are issued together (they do not depend on the state), so each thread has kUnroll
+// loads in flight instead of one, and the loop and address arithmetic is shared by kUnroll
+// steps. (One load in flight per thread cannot cover HBM latency at an H100/H200's
+// bandwidth: that needs ~20 KB in flight per SM, 2048 threads x 4 bytes is 8 KB.)
 constexpr int kUnroll = 4;
+
+template <typename X, typename S, typename AfterStep>
+__device__ __forceinline__ void run_steps(const Params<S>& p, State<S>& st, const X* xr, int64_t sxt,
+                                          int64_t t0, int64_t t1, AfterStep after_step) {
+  const DeviceTanh<S> th{};
+  int64_t t = t0;
+  for (; t + kUnroll <= t1; t += kUnroll) {
+    S xv[kUnroll];
+#pragma unroll
+    for (int k = 0; k < kUnroll; ++k) xv[k] = load_as<S>(xr[(t + k) * sxt]);
+#pragma unroll
+    for (int k = 0; k < kUnroll; ++k) {
+      const State<S> before = st;
+      const S yv = step_forward(p, st, xv[k], th);
+      after_step(t + k, before, yv);
+    }
+  }
+  for (; t < t1; ++t) {
+    const State<S> before = st;
+    const S yv = step_forward(p, st, load_as<S>(xr[t * sxt]), th);
+    after_step(t, before, yv);
+  }
+}
 
 template <typename X, typename S>
 __global__ void forward_kernel(const X* __restrict__ x, int64_t sxt, int64_t sxb,
@@ -64,22 +92,11 @@ __global__ void forward_kernel(const X* __restrict__ x, int64_t sxt, int64_t sxb
   const Params<S> p = load_params(params, N, n);
   State<S> st = load_state(state0, BN, o);
   const X* xr = x + b * sxb + n;
-  const DeviceTanh<S> th{};
   for (int64_t t0 = 0, c = 0; t0 < T; t0 += K, ++c) {
     store_state(ckpt + c * NUM_STATE * BN, BN, o, st);
     const int64_t t1 = t0 + K < T ? t0 + K : T;
-    int64_t t = t0;
-    // kUnroll steps at a time: their x loads are issued together (they do not depend on
-    // the state), so each thread has kUnroll loads in flight instead of one, and the loop
-    // and address arithmetic is shared by kUnroll steps.
-    for (; t + kUnroll <= t1; t += kUnroll) {
-      S xv[kUnroll];
-#pragma unroll
-      for (int k = 0; k < kUnroll; ++k) xv[k] = load_as<S>(xr[(t + k) * sxt]);
-#pragma unroll
-      for (int k = 0; k < kUnroll; ++k) y[(t + k) * BN + o] = store_as<X>(step_forward(p, st, xv[k], th));
-    }
-    for (; t < t1; ++t) y[t * BN + o] = store_as<X>(step_forward(p, st, load_as<S>(xr[t * sxt]), th));
+    run_steps<X, S>(p, st, xr, sxt, t0, t1,
+                    [&](int64_t t, const State<S>&, S yv) { y[t * BN + o] = store_as<X>(yv); });
   }
   store_state(state_T, BN, o, st);
 }
@@ -105,11 +122,11 @@ __global__ void backward_kernel(const X* __restrict__ x, int64_t sxt, int64_t sx
   const int64_t C = (T + K - 1) / K;
   for (int64_t c = C - 1; c >= 0; --c) {
     const int64_t t0 = c * K, t1 = t0 + K < T ? t0 + K : T;
+    // Recompute the states before steps t0 .. t1-1 into the scratch (y is not needed).
     State<S> st = load_state(ckpt + c * NUM_STATE * BN, BN, o);
-    for (int64_t t = t0; t < t1; ++t) {
-      store_state(scratch + (t - t0) * NUM_STATE * BN, BN, o, st);
-      (void)step_forward(p, st, load_as<S>(xr[t * sxt]), th);
-    }
+    run_steps<X, S>(p, st, xr, sxt, t0, t1, [&](int64_t t, const State<S>& before, S) {
+      store_state(scratch + (t - t0) * NUM_STATE * BN, BN, o, before);
+    });
     for (int64_t t = t1 - 1; t >= t0; --t) {
       const State<S> s = load_state(scratch + (t - t0) * NUM_STATE * BN, BN, o);
       const S gyv = GY == 0 ? S(0) : load_as<S>(gyr[t * sgt]);
