@@ -3,10 +3,11 @@
 
     python bench/sass_budget.py [--arch 90] [--sms 132] [--clock-ghz 1.98] [--copy-gbs 4000]
 
-For the float32 forward of the CUDA backend and of the Triton backend it finds the time loop
-(the loop storing the most y elements per iteration), and counts its instructions per neuron-step: all of them, the MUFU ones
-(the special-function unit: exp2, reciprocal) and the memory ones. An SM issues one warp
-instruction per clock per scheduler (4 schedulers) and 16 MUFU results per clock, so
+For the float32 forward of the CUDA backend and of the Triton backend it finds the time
+loop (the innermost loop storing the most y elements per iteration), and counts its
+instructions per neuron-step: all of them, the MUFU ones (the special-function unit: exp2,
+reciprocal) and the memory ones. An SM issues one warp instruction per clock per scheduler
+(4 schedulers) and 16 MUFU results per clock, so
 
     neuron-steps/s <= min(SMs * 4 * 32 * clock / instructions, SMs * 16 * clock / MUFU),
 
@@ -15,7 +16,10 @@ bandwidth whatever the memory system does. For the backward (gradient on every y
 its two loops per neuron-step, the recompute from a checkpoint and the adjoint, and bounds
 a forward+backward the same way. The defaults are an H200 (132 SMs, 1.98 GHz boost);
 ``--copy-gbs`` is the device-to-device copy bandwidth to compare with (bench/gpu_bench.py
-measures it on a GPU). A static count: it ignores stalls, so the real kernel is slower.
+measures it on a GPU). A static count, so an estimate of the ceiling: every instruction of
+the loop body counts once (also a slow path behind a branch, 2 of the CUDA forward's 105,
+and both sides of a branch, which a warp runs only where its threads diverge), and stalls
+are ignored.
 """
 from __future__ import annotations
 
@@ -141,7 +145,8 @@ def sass_of_cubin(cubin: bytes) -> str:
         return subprocess.run([cuobjdump(), "-sass", path], check=True, capture_output=True, text=True).stdout
 
 
-def cuda_forward_sass(arch: int) -> str:
+def cuda_sass(arch: int) -> str:
+    """SASS of csrc/cuda/mtc_cuda.cu (every kernel) for sm_<arch>."""
     import cuda_build
     nvcc = cuda_build.find_nvcc()
     if nvcc is None:
@@ -188,12 +193,12 @@ def main(argv=None):
     args = ap.parse_args(argv)
     issue_rate = args.sms * 4 * 32 * args.clock_ghz * 1e9  # thread-instructions per second
     mufu_rate = args.sms * 16 * args.clock_ghz * 1e9
-    cuda_sass = cuda_forward_sass(args.arch)
+    csass = cuda_sass(args.arch)
     tcfg = f"BLOCK={args.triton_block}, {args.triton_warps} warps"
     tsass = lambda kernel: triton_sass(args.arch, args.triton_block, args.triton_warps, kernel)
-    rows = {"cuda forward fp32": loop_budget(function_code("forward_kernelIffE", cuda_sass)),
+    rows = {"cuda forward fp32": loop_budget(function_code("forward_kernelIffE", csass)),
             f"triton forward fp32 ({tcfg})": loop_budget(function_code("mtc_forward_kernel", tsass("forward[fp32]")))}
-    bwd = {"cuda backward fp32": backward_budget(function_code("backward_kernelIffLi1E", cuda_sass)),
+    bwd = {"cuda backward fp32": backward_budget(function_code("backward_kernelIffLi1E", csass)),
            f"triton backward fp32 ({tcfg})": backward_budget(
                function_code("mtc_backward_kernel", tsass("backward[fp32,gy=1,gstate_T=True]")))}
     for name, r in rows.items():
