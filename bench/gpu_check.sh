@@ -26,8 +26,8 @@ MTC_BUILD_CUDA=1 timeout 150 pip install --no-build-isolation --no-deps -e . || 
 # host emulation of the CUDA kernels, which the real ones replace here)
 MTC_TRITON_AUTOTUNE=0 MTC_CUDA_EMU=0 timeout 150 python -m pytest -q -m gpu tests/test_gpu.py -rs 2>&1 | tee "$OUT/pytest_gpu.txt"
 timeout 150 python bench/gpu_bench.py --json "$OUT/gpu_bench.json"
-# The forward kernels' static instruction budget on this GPU (its SM count and maximum SM
-# clock, the copy bandwidth just measured): the most the forward can move, for comparison.
+# The kernels' static instruction budget on this GPU (its SM count and maximum SM clock,
+# the copy bandwidth just measured): the most the forward can move, for comparison.
 BUDGET_ARGS=$(python - "$OUT/gpu_bench.json" <<'PY' 2>/dev/null
 import json, subprocess, sys, torch
 props = torch.cuda.get_device_properties(0)

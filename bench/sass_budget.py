@@ -134,7 +134,8 @@ def loop_budget(code):
     return {"loop_instructions": len(body), "neuron_steps_per_iteration": steps,
             "instructions_per_step": count(lambda t: True),
             "mufu_per_step": count(lambda t: "MUFU" in t),
-            "memory_per_step": count(lambda t: re.search(r"\b(LDG|STG)\b", t) is not None)}
+            "memory_per_step": count(lambda t: re.search(r"\b(LDG|STG)\b", t) is not None),
+            "branches_per_iteration": sum(1 for t in body if re.search(r"\bBRA\b", t))}
 
 
 def sass_of_cubin(cubin: bytes) -> str:
@@ -209,7 +210,8 @@ def main(argv=None):
         r["bound_gbs_fp32"] = r["bound_neuron_steps_per_s"] * 8 / 1e9
         line = (f"{name}: {r['instructions_per_step']:.1f} instructions per neuron-step "
                 f"({r['mufu_per_step']:.1f} MUFU, {r['memory_per_step']:.2f} memory; loop of "
-                f"{r['loop_instructions']} for {r['neuron_steps_per_iteration']} steps) -> at most "
+                f"{r['loop_instructions']} for {r['neuron_steps_per_iteration']} steps, "
+                f"{r['branches_per_iteration']} branches) -> at most "
                 f"{r['bound_neuron_steps_per_s'] / 1e9:.0f} G neuron-steps/s ({r['bound_by']}-bound), "
                 f"{r['bound_gbs_fp32']:.0f} GB/s of x+y")
         if args.copy_gbs:
@@ -223,7 +225,8 @@ def main(argv=None):
             issue_rate / total, mufu_rate / (fwd["mufu_per_step"] + b["mufu_per_step"]))
         print(f"{name}: {b['instructions_per_step']:.1f} instructions per neuron-step (recompute "
               f"{b['recompute']['instructions_per_step']:.1f} + adjoint {b['adjoint']['instructions_per_step']:.1f}; "
-              f"{b['mufu_per_step']:.1f} MUFU) -> forward+backward at most "
+              f"MUFU {b['recompute']['mufu_per_step']:.1f} + {b['adjoint']['mufu_per_step']:.1f} = "
+              f"{b['mufu_per_step']:.1f}) -> forward+backward at most "
               f"{b['bound_fwd_bwd_neuron_steps_per_s'] / 1e9:.0f} G neuron-steps/s")
     rows.update(bwd)
     if args.json:

@@ -45,43 +45,34 @@ assert os.path.samefile(m.__file__, os.environ["MTC_EXPECT_CPU_MODULE"]), m.__fi
 print("using", m.__file__)
 PY
 # Self-test: the check must be able to fail. A forward into a y buffer one step too short
-# must be reported as a heap-buffer-overflow.
+# must be reported as a heap-buffer-overflow, by the CPU kernel and by the emulated CUDA one.
 # (abort_on_error=0 here: ASan exits with status 1 instead of raising SIGABRT.)
-if ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=0 LD_PRELOAD="$ASAN_LIB $UBSAN_LIB" \
-    python - 2>"$SCRATCH/selftest.txt" <<'PY'
-import ctypes, torch, mtc_kernels as M
-from mtc_kernels import _cpu
-T, B, N = 4, 1, 256
-p, s0 = M.preset_params("bursting", N), torch.zeros(4, B, N)
-x, y = ctypes.create_string_buffer(4 * T * B * N), ctypes.create_string_buffer(4 * (T - 1) * B * N)
-sT, ck = torch.empty(4, B, N), torch.empty(1, 4, B, N)
-_cpu.forward_f32(ctypes.addressof(x), B * N, N, p.data_ptr(), s0.data_ptr(), ctypes.addressof(y),
-                 sT.data_ptr(), ck.data_ptr(), T, B, N, T, 1)
-PY
-then
-    echo "sanitizer self-test FAILED: an out-of-bounds write went unreported"; exit 1
-fi
-grep -q "heap-buffer-overflow" "$SCRATCH/selftest.txt" || { cat "$SCRATCH/selftest.txt"; exit 1; }
-echo "self-test: the deliberate overflow was reported"
-if [ -n "$EMU" ]; then  # the same self-test for the emulated CUDA forward
+selftest() {  # selftest NAME: NAME is cpu, or a path to the emulation module
     if ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=0 LD_PRELOAD="$ASAN_LIB $UBSAN_LIB" \
-        EMU="$EMU" python - 2>"$SCRATCH/selftest_emu.txt" <<'PY'
+        KERNEL="$1" python - 2>"$SCRATCH/selftest.txt" <<'PY'
 import ctypes, importlib.util, os, torch, mtc_kernels as M
-spec = importlib.util.spec_from_file_location("_cuda_emu", os.environ["EMU"])
-lib = importlib.util.module_from_spec(spec); spec.loader.exec_module(lib)
 T, B, N = 4, 1, 256
 p, s0 = M.preset_params("bursting", N), torch.zeros(4, B, N)
 x, y = ctypes.create_string_buffer(4 * T * B * N), ctypes.create_string_buffer(4 * (T - 1) * B * N)
 sT, ck = torch.empty(4, B, N), torch.empty(1, 4, B, N)
-lib.forward(lib.F32, 0, 0, ctypes.addressof(x), B * N, N, p.data_ptr(), s0.data_ptr(), ctypes.addressof(y),
-            sT.data_ptr(), ck.data_ptr(), T, B, N, T)
+args = (ctypes.addressof(x), B * N, N, p.data_ptr(), s0.data_ptr(), ctypes.addressof(y),
+        sT.data_ptr(), ck.data_ptr(), T, B, N, T)
+if os.environ["KERNEL"] == "cpu":
+    from mtc_kernels import _cpu
+    _cpu.forward_f32(*args, 1)
+else:
+    spec = importlib.util.spec_from_file_location("_cuda_emu", os.environ["KERNEL"])
+    lib = importlib.util.module_from_spec(spec); spec.loader.exec_module(lib)
+    lib.forward(lib.F32, 0, 0, *args)
 PY
     then
-        echo "sanitizer self-test FAILED (CUDA emulation): an out-of-bounds write went unreported"; exit 1
+        echo "sanitizer self-test FAILED ($1): an out-of-bounds write went unreported"; exit 1
     fi
-    grep -q "heap-buffer-overflow" "$SCRATCH/selftest_emu.txt" || { cat "$SCRATCH/selftest_emu.txt"; exit 1; }
-    echo "self-test: the deliberate overflow in the emulated CUDA forward was reported"
-fi
+    grep -q "heap-buffer-overflow" "$SCRATCH/selftest.txt" || { cat "$SCRATCH/selftest.txt"; exit 1; }
+    echo "self-test ($1): the deliberate overflow was reported"
+}
+selftest cpu
+if [ -n "$EMU" ]; then selftest "$EMU"; fi
 LD_PRELOAD="$ASAN_LIB $UBSAN_LIB" python -m pytest -q -p no:cacheprovider -k "not triton" \
     tests/test_fused_vs_reference.py tests/test_properties.py tests/test_large_index.py tests/test_validation.py
 echo "sanitizers: no errors"

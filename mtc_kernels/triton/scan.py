@@ -4,8 +4,9 @@ then runs the adjoint backwards through it).
 
 Each program owns ``BLOCK`` consecutive neurons of the flattened ``B*N`` and loops over time
 inside; ``T`` is a runtime argument (one compilation for every sequence length). Every
-pointer offset is 64-bit (``mtc_kernels.triton.lowering`` checks it in the compiled IR). Inputs are read in their own dtype (float16/bfloat16/float32/float64) and
-computed in the dtype of ``params`` (float32, or float64 for float64 inputs).
+pointer offset is 64-bit (``mtc_kernels.triton.lowering`` checks it in the compiled IR).
+Inputs are read in their own dtype (float16/bfloat16/float32/float64) and computed in the
+dtype of ``params`` (float32, or float64 for float64 inputs).
 
 Layouts (elements): ``x``, ``gy`` ``[T, B, N]`` with any T and B strides, neurons
 contiguous (``gy`` may also have stride 0 over neurons); ``params`` ``[14, N]``,
